@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-
-class DomainError(Exception):
-    """A rule of the domain was broken; the message says which, in words a user understands."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+# Re-exported: the areas raise the one DomainError the web layer knows how to answer.
+from fjernlaan.errors import DomainError as DomainError
 
 
 class InvalidIsil(DomainError):

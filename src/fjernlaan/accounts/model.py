@@ -1,0 +1,74 @@
+"""Who may do what: roles, the acting principal, and the access rules every route declares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fjernlaan.errors import PermissionDenied
+
+
+class Role(StrEnum):
+    """Staff roles, from least to most reach."""
+
+    STAFF = "staff"  # ILL staff of one library
+    LIBRARY_ADMIN = "library_admin"  # administers one library's settings and staff
+    COORDINATOR = "coordinator"  # runs the network's bodies and sees national statistics
+    NATIONAL_ADMIN = "national_admin"  # administers the whole hub
+
+
+class PatronCategory(StrEnum):
+    """Patron categories some lending policies and statistics distinguish."""
+
+    CHILD = "child"
+    STUDENT = "student"
+    ADULT = "adult"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user behind a call: a staff member, coordinator or national administrator."""
+
+    user_id: int
+    username: str
+    role: Role
+    library_isil: str | None
+
+    @property
+    def is_national_admin(self) -> bool:
+        """True for hub-wide administrators."""
+        return self.role is Role.NATIONAL_ADMIN
+
+    def works_at(self, isil: str) -> bool:
+        """True when the principal belongs to this library."""
+        return self.library_isil is not None and self.library_isil.upper() == isil.upper()
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    """Refuse unless the principal has one of the roles (national admins always pass)."""
+    if principal.is_national_admin or principal.role in roles:
+        return
+    allowed = ", ".join(r.value for r in roles) or "national_admin"
+    raise PermissionDenied(f"this needs one of the roles: {allowed}; you are {principal.role.value}")
+
+
+def require_library_admin(principal: Principal, isil: str) -> None:
+    """Refuse unless the principal administers this library (or the whole hub)."""
+    if principal.is_national_admin:
+        return
+    if principal.role is Role.LIBRARY_ADMIN and principal.works_at(isil):
+        return
+    raise PermissionDenied(f"only an administrator of {isil} or a national administrator may change it")
+
+
+def require_staff_of(principal: Principal, isil: str) -> None:
+    """Refuse unless the principal works at this library (or administers the hub)."""
+    if principal.is_national_admin or principal.works_at(isil):
+        return
+    raise PermissionDenied(f"only staff of {isil} may do this")
+
+
+def check_new_user(role: Role, library_isil: str | None) -> None:
+    """Staff and library administrators belong to a library; the others may not need one."""
+    if role in (Role.STAFF, Role.LIBRARY_ADMIN) and not library_isil:
+        raise PermissionDenied(f"a {role.value} user must belong to a library")

@@ -1,0 +1,175 @@
+"""Use cases of accounts: users, passwords (argon2id), API tokens, patrons."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fjernlaan.accounts.model import PatronCategory, Principal, Role, check_new_user
+from fjernlaan.accounts.store import ApiTokenRow, PatronRow, UserRow
+from fjernlaan.db.base import utcnow
+from fjernlaan.directory.model import normalise_isil
+from fjernlaan.directory.service import library_exists
+from fjernlaan.errors import Conflict, DomainError, NotAuthenticated, NotFound
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+TOKEN_PREFIX = "fjl_"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of the password."""
+    if len(password) < 8:
+        raise DomainError("a password needs at least 8 characters", field="password")
+    return _hasher.hash(password)
+
+
+def _principal(user: UserRow) -> Principal:
+    return Principal(user_id=user.id, username=user.username, role=Role(user.role), library_isil=user.library_isil)
+
+
+def add_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    library_isil: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+) -> Principal:
+    """Create a user; the username must be new and the library must exist."""
+    if not _USERNAME.match(username):
+        raise DomainError(
+            "a username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'", field="username"
+        )
+    isil = normalise_isil(library_isil) if library_isil else None
+    check_new_user(role, isil)
+    if isil and not library_exists(session, isil):
+        raise NotFound(f"no library with ISIL {isil}", field="library")
+    if session.scalar(select(UserRow).where(UserRow.username == username)) is not None:
+        raise Conflict(f"the username {username!r} is taken", field="username")
+    user = UserRow(
+        username=username,
+        password_hash=hash_password(password),
+        role=role.value,
+        library_isil=isil,
+        display_name=display_name or username,
+        email=email,
+    )
+    session.add(user)
+    session.flush()
+    return _principal(user)
+
+
+def find_user(session: Session, username: str) -> UserRow | None:
+    """The user with this name, or None."""
+    return session.scalar(select(UserRow).where(UserRow.username == username))
+
+
+def authenticate(session: Session, username: str, password: str) -> Principal:
+    """The principal for a correct username and password; NotAuthenticated otherwise."""
+    user = find_user(session, username)
+    if user is None or not user.active:
+        # Hash anyway so a wrong username takes as long as a wrong password.
+        _hasher.hash(password or "x")
+        raise NotAuthenticated("wrong username or password")
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError) as exc:
+        raise NotAuthenticated("wrong username or password") from exc
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return _principal(user)
+
+
+def principal_by_id(session: Session, user_id: int) -> Principal | None:
+    """The active user with this id, as a principal."""
+    user = session.get(UserRow, user_id)
+    if user is None or not user.active:
+        return None
+    return _principal(user)
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 256-bit random, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, username: str, label: str = "") -> str:
+    """A new bearer token for the user; only its hash is stored, so it is shown this once."""
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiTokenRow(user_id=user.id, token_hash=_token_hash(token), label=label))
+    session.flush()
+    return token
+
+
+def principal_for_token(session: Session, token: str) -> Principal:
+    """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one."""
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == _token_hash(token)))
+    if row is None or row.revoked:
+        raise NotAuthenticated("unknown or revoked API token")
+    user = session.get(UserRow, row.user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("the token's user is deactivated")
+    now = utcnow()
+    # Record use at most every ten minutes so reads do not turn into writes on every call.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=10):
+        row.last_used_at = now
+    return _principal(user)
+
+
+class PatronIn(BaseModel):
+    """A patron to register at their home library."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    card_number: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    category: PatronCategory = PatronCategory.ADULT
+    home_library: str
+    language: str = Field(default="da", pattern="^(da|en)$")
+
+
+def add_patron(session: Session, data: PatronIn) -> PatronRow:
+    """Register a patron; the card number is unique within the home library."""
+    isil = normalise_isil(data.home_library)
+    if not library_exists(session, isil):
+        raise NotFound(f"no library with ISIL {isil}", field="home_library")
+    clash = session.scalar(
+        select(PatronRow).where(PatronRow.home_library_isil == isil, PatronRow.card_number == data.card_number)
+    )
+    if clash is not None:
+        raise Conflict(f"card {data.card_number} is already registered at {isil}", field="card_number")
+    row = PatronRow(
+        card_number=data.card_number,
+        name=data.name,
+        email=data.email,
+        category=data.category.value,
+        home_library_isil=isil,
+        language=data.language,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_patron(session: Session, home_library: str, card_number: str) -> PatronRow | None:
+    """The patron with this card at this library, or None."""
+    return session.scalar(
+        select(PatronRow).where(
+            PatronRow.home_library_isil == normalise_isil(home_library), PatronRow.card_number == card_number
+        )
+    )

@@ -1,0 +1,73 @@
+"""The outbox: messages to other systems, written in the same transaction as the change that causes
+them and sent later by the worker, so a crash loses nothing and a retry sends nothing twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from fjernlaan.db.base import Base, UtcDateTime, utcnow
+
+
+class OutboxMessage(Base):
+    """One message to send: an e-mail, an ISO 18626 message to a peer, ..."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), index=True)  # "email", "iso18626", ...
+    destination: Mapped[str] = mapped_column(String(500))
+    # Messages with the same ordering key leave in id order (e.g. all messages of one ILL request).
+    ordering_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+MAX_ATTEMPTS = 8
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    destination: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    ordering_key: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox inside the caller's transaction; the same key is queued once."""
+    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
+    if existing is not None:
+        return existing
+    # Round-trip through JSON now so a payload that cannot be stored fails the transaction, not the worker.
+    message = OutboxMessage(
+        channel=channel,
+        destination=destination,
+        payload=json.loads(json.dumps(payload, ensure_ascii=False)),
+        idempotency_key=idempotency_key,
+        ordering_key=ordering_key,
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try: 30 s, 1 min, 2 min, ... capped at one hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
