@@ -135,8 +135,10 @@ def _row_to_library(row: Mapping[str, str], line: int) -> Library:
             iso18626_version=Iso18626Version(version_text) if version_text else None,
             policy=demo_policy(isil, library_type),
         )
-    except (ValueError, KeyError) as exc:
+    except DomainError as exc:
         # A broken shipped file is a packaging bug; say which line so it is quick to fix.
+        raise DomainError(f"{DEMO_LIBRARIES_FILE} line {line}: {exc.message}", field=exc.field) from exc
+    except (ValueError, KeyError) as exc:
         raise DomainError(f"{DEMO_LIBRARIES_FILE} line {line}: {exc}") from exc
 
 
