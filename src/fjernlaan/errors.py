@@ -11,7 +11,9 @@ class DomainError(Exception):
     status = 422
     title = "Invalid input"
 
-    def __init__(self, message: str, *, field: str | None = None, extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field

@@ -33,7 +33,9 @@ def hash_password(password: str) -> str:
 
 
 def _principal(user: UserRow) -> Principal:
-    return Principal(user_id=user.id, username=user.username, role=Role(user.role), library_isil=user.library_isil)
+    return Principal(
+        user_id=user.id, username=user.username, role=Role(user.role), library_isil=user.library_isil
+    )
 
 
 def add_user(
@@ -149,7 +151,9 @@ def add_patron(session: Session, data: PatronIn) -> PatronRow:
     if not library_exists(session, isil):
         raise NotFound(f"no library with ISIL {isil}", field="home_library")
     clash = session.scalar(
-        select(PatronRow).where(PatronRow.home_library_isil == isil, PatronRow.card_number == data.card_number)
+        select(PatronRow).where(
+            PatronRow.home_library_isil == isil, PatronRow.card_number == data.card_number
+        )
     )
     if clash is not None:
         raise Conflict(f"card {data.card_number} is already registered at {isil}", field="card_number")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from fjernlaan.accounts.model import Role, require_library_admin, require_role
+from fjernlaan.accounts.model import require_library_admin, require_role
 from fjernlaan.directory import service
 from fjernlaan.directory.model import LibraryType, Region
 from fjernlaan.directory.schemas import (
@@ -63,8 +63,12 @@ def get_library(isil: IsilPath, session: SessionDep, principal: PrincipalDep) ->
     return service.get_library_out(session, isil)
 
 
-@router.patch("/{isil}", response_model=LibraryOut, summary="Change a library (its admin or a national admin)")
-def patch_library(isil: IsilPath, body: LibraryPatch, session: SessionDep, principal: PrincipalDep) -> LibraryOut:
+@router.patch(
+    "/{isil}", response_model=LibraryOut, summary="Change a library (its admin or a national admin)"
+)
+def patch_library(
+    isil: IsilPath, body: LibraryPatch, session: SessionDep, principal: PrincipalDep
+) -> LibraryOut:
     require_library_admin(principal, isil)
     if body.type is not None or body.central_isil is not None or body.region is not None:
         # Where a library sits in the cooperation is the national administrators' call.
@@ -79,7 +83,9 @@ def get_policy(isil: IsilPath, session: SessionDep, principal: PrincipalDep) -> 
     return PolicyBody.from_domain(service.get_policy(session, isil))
 
 
-@router.put("/{isil}/policy", response_model=PolicyBody, summary="Replace a library's lending policy (its admin)")
+@router.put(
+    "/{isil}/policy", response_model=PolicyBody, summary="Replace a library's lending policy (its admin)"
+)
 def put_policy(isil: IsilPath, body: PolicyBody, session: SessionDep, principal: PrincipalDep) -> PolicyBody:
     require_library_admin(principal, isil)
     stored = service.set_policy(session, isil, body.to_domain())
@@ -96,7 +102,10 @@ def list_closures(isil: IsilPath, session: SessionDep, principal: PrincipalDep) 
 
 
 @router.post(
-    "/{isil}/closures", response_model=ClosureOut, status_code=201, summary="Add a closure (the library's admin)"
+    "/{isil}/closures",
+    response_model=ClosureOut,
+    status_code=201,
+    summary="Add a closure (the library's admin)",
 )
 def add_closure(isil: IsilPath, body: ClosureIn, session: SessionDep, principal: PrincipalDep) -> ClosureOut:
     require_library_admin(principal, isil)
@@ -105,7 +114,9 @@ def add_closure(isil: IsilPath, body: ClosureIn, session: SessionDep, principal:
     return ClosureOut(id=closure_id, **body.model_dump())
 
 
-@router.delete("/{isil}/closures/{closure_id}", status_code=204, summary="Remove a closure (the library's admin)")
+@router.delete(
+    "/{isil}/closures/{closure_id}", status_code=204, summary="Remove a closure (the library's admin)"
+)
 def delete_closure(isil: IsilPath, closure_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
     require_library_admin(principal, isil)
     service.delete_closure(session, isil, closure_id)

@@ -63,7 +63,7 @@ def demo_policy(isil: str, library_type: LibraryType) -> LendingPolicy:
 
     Public and central libraries keep the national defaults (they lend free to everyone), except
     the few listed above; the national library lends to everyone with a second renewal; research
-    libraries take requests only from research, national and central libraries; school libraries
+    libraries take requests from every Danish library (not directly from abroad); school libraries
     lend within the municipal sector on shorter loans; foreign libraries charge a fee and answer
     more slowly.
     """
@@ -79,9 +79,9 @@ def demo_policy(isil: str, library_type: LibraryType) -> LendingPolicy:
         case LibraryType.RESEARCH:
             return LendingPolicy(
                 loan_period_days=28,
-                accepted_requester_types=frozenset(
-                    {RequesterCategory.RESEARCH, RequesterCategory.NATIONAL, RequesterCategory.CENTRAL}
-                ),
+                # State-funded libraries lend to public libraries free of charge (DESIGN.md §3),
+                # so research libraries accept every Danish requester; abroad goes via the national library.
+                accepted_requester_types=frozenset(RequesterCategory) - {RequesterCategory.FOREIGN},
                 refused_material_types=frozenset({MaterialType.FILM, MaterialType.GAME}),
                 replacement_price_dkk=500.0,
             )

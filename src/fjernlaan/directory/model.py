@@ -16,8 +16,8 @@ from enum import StrEnum
 from fjernlaan.errors import DomainError as DomainError
 
 
-class InvalidIsil(DomainError):
-    """An ISIL is malformed."""
+class InvalidIsil(DomainError, ValueError):
+    """An ISIL is malformed (a ValueError too, so pydantic reports it against the field)."""
 
 
 class LibraryType(StrEnum):

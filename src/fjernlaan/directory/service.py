@@ -82,7 +82,9 @@ def list_libraries(
     if active is not None:
         query = query.where(LibraryRow.active == active)
     if q:
-        query = query.where(func.lower(LibraryRow.name).contains(q.lower()) | LibraryRow.isil.contains(q.upper()))
+        query = query.where(
+            func.lower(LibraryRow.name).contains(q.lower()) | LibraryRow.isil.contains(q.upper())
+        )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(LibraryRow.isil).limit(limit).offset(offset)).unique()
     return [library_out(r) for r in rows], total
@@ -90,7 +92,9 @@ def list_libraries(
 
 def all_libraries(session: Session) -> list[Library]:
     """Every library as the domain sees it (for the rota builder and the demo)."""
-    return [library_from_row(r) for r in session.scalars(select(LibraryRow).order_by(LibraryRow.isil)).unique()]
+    return [
+        library_from_row(r) for r in session.scalars(select(LibraryRow).order_by(LibraryRow.isil)).unique()
+    ]
 
 
 def _check_references(session: Session, isil: str, fields: Mapping[str, Any]) -> None:
@@ -152,7 +156,9 @@ def list_closures(session: Session, isil: str) -> list[tuple[int, Closure]]:
 def add_closure(session: Session, isil: str, closure: ClosureIn) -> int:
     """Record a closure; returns its id."""
     row = _row(session, isil)
-    stored = ClosureRow(library_isil=row.isil, starts=closure.starts, ends=closure.ends, reason=closure.reason)
+    stored = ClosureRow(
+        library_isil=row.isil, starts=closure.starts, ends=closure.ends, reason=closure.reason
+    )
     session.add(stored)
     session.flush()
     return stored.id
@@ -253,7 +259,9 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
             write_policy(row, LendingPolicy())
             session.add(row)
             report.created += 1
-        elif all(getattr(row, k) == v for k, v in fields.items() if k not in ("central_isil", "transport_hub")):
+        elif all(
+            getattr(row, k) == v for k, v in fields.items() if k not in ("central_isil", "transport_hub")
+        ):
             report.unchanged += 1
         else:
             for name, value in fields.items():

@@ -39,7 +39,7 @@ def unit_of_work(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
     Routes that change data commit explicitly with `session.commit()` before they return, so a change
     is durable before the answer leaves; whatever is left uncommitted is rolled back.
     """
-    session = db._sessions()  # noqa: SLF001 - the web layer is the unit of work's other owner
+    session = db._sessions()
     try:
         yield session
     finally:

@@ -42,9 +42,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(
-            exc.status, exc.title, exc.message, request.url.path, field=exc.field, **exc.extra
-        )
+        return problem(exc.status, exc.title, exc.message, request.url.path, field=exc.field, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -59,4 +57,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "the hub hit an unexpected error; it is logged", request.url.path)
+        return problem(
+            500, "Internal error", "the hub hit an unexpected error; it is logged", request.url.path
+        )

@@ -270,15 +270,13 @@ def test_a_few_public_libraries_hold_back_titles_for_a_year(libraries: list[Libr
     assert 0 < len(holding_back) < 10
 
 
-def test_research_libraries_take_requests_from_research_national_and_central_only(
+def test_research_libraries_lend_to_every_danish_library_but_not_directly_abroad(
     libraries: list[Library],
 ) -> None:
     for lib in of_type(libraries, LibraryType.RESEARCH):
-        assert lib.policy.accepted_requester_types == {
-            RequesterCategory.RESEARCH,
-            RequesterCategory.NATIONAL,
-            RequesterCategory.CENTRAL,
-        }
+        assert lib.policy.accepts_requester(RequesterCategory.PUBLIC)
+        assert lib.policy.accepts_requester(RequesterCategory.SCHOOL)
+        assert not lib.policy.accepts_requester(RequesterCategory.FOREIGN)
 
 
 def test_the_national_library_lends_to_everyone_free(libraries: list[Library]) -> None:

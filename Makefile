@@ -1,0 +1,55 @@
+# fjernlaan: `make run` starts the hub with demo data; `make test` runs every check.
+# Every target creates .venv on its own when it is missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench install install-test system-test-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Debian packages the tests drive: yaz-client (SRU) and chromium (browser tests).
+system-test-deps:
+	@scripts/install-system-deps
+
+run: install
+	mkdir -p var
+	$(BIN)/fjernlaan db upgrade
+	$(BIN)/fjernlaan demo
+	$(BIN)/fjernlaan serve
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint system-test-deps
+	@PGURL="$$(scripts/test-postgres-url)" || exit 1; \
+	if [ -n "$$PGURL" ]; then echo "PostgreSQL tests run against $$PGURL"; \
+	else echo "!!! PostgreSQL tests will be SKIPPED: no PostgreSQL server found !!!"; fi; \
+	FJERNLAAN_TEST_DATABASE_URL="$$PGURL" $(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+bench: install-test
+	@PGURL="$$(scripts/test-postgres-url)"; \
+	FJERNLAAN_BENCH_POSTGRES_URL="$$PGURL" $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

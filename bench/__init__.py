@@ -1,0 +1,1 @@
+"""Benchmarks of fjernlaan: each module `bench/bench_*.py` measures one target from an issue."""

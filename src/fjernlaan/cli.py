@@ -1,0 +1,196 @@
+"""The `fjernlaan` command: serve the hub, migrate, seed the demo, manage users and the directory."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from fjernlaan.accounts.model import Role
+from fjernlaan.db.engine import make_engine
+from fjernlaan.db.migrate import upgrade
+from fjernlaan.db.uow import Database
+from fjernlaan.errors import DomainError
+from fjernlaan.settings import get_settings
+
+app = typer.Typer(
+    help="fjernlaan: the interlibrary-loan hub.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff users and API tokens.", no_args_is_help=True)
+libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(libraries_app, name="libraries")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _database() -> Database:
+    return Database(make_engine(get_settings().database_url))
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Create or migrate the database schema to the newest (or given) revision."""
+    database = _database()
+    upgrade(database.engine, revision)
+    console.print(f"database at revision {revision} ({database.dialect})")
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo network: libraries, policies, closures and demo users (idempotent)."""
+    from fjernlaan.demo import seed_demo
+    from fjernlaan.directory.demo import DEMO_USERS
+
+    database = _database()
+    upgrade(database.engine)
+    with database.unit_of_work() as session:
+        report = seed_demo(session)
+    made = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing new (already seeded)"
+    console.print(f"demo network: {made}")
+    table = Table(title="Demo accounts (demo data only: never use them in production)")
+    for column in ("user", "password", "role", "library"):
+        table.add_column(column)
+    for user in DEMO_USERS:
+        table.add_row(user.username, user.password, user.role, user.library_isil or "")
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on (FJERNLAAN_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (FJERNLAAN_PORT)")] = None,
+) -> None:
+    """Serve the hub over HTTP."""
+    import uvicorn
+
+    from fjernlaan.web.app import create_app
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"fjernlaan serving on [bold]http://{host}:{port}[/] (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[Role, typer.Option(help="staff, library_admin, coordinator or national_admin")],
+    library: Annotated[str | None, typer.Option(help="ISIL of the user's library")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="password (asked for when left out)", envvar="FJERNLAAN_NEW_PASSWORD")
+    ] = None,
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    email: Annotated[str | None, typer.Option(help="e-mail address")] = None,
+) -> None:
+    """Add a user."""
+    from fjernlaan.accounts.service import add_user
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _database().unit_of_work() as session:
+            principal = add_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                library_isil=library,
+                display_name=name,
+                email=email,
+            )
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(
+        f"added {principal.username} ({principal.role.value}, {principal.library_isil or 'no library'})"
+    )
+
+
+@users_app.command("token")
+def users_token(
+    username: Annotated[str, typer.Argument(help="the user the token acts as")],
+    label: Annotated[str, typer.Option(help="what the token is for")] = "",
+) -> None:
+    """Print a new API token for the user (shown once; only its hash is stored)."""
+    from fjernlaan.accounts.service import issue_token
+
+    try:
+        with _database().unit_of_work() as session:
+            token = issue_token(session, username, label)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    typer.echo(token)
+
+
+class ExportFormat(StrEnum):
+    """Directory file formats."""
+
+    CSV = "csv"
+    JSON = "json"
+
+
+@libraries_app.command("import")
+def libraries_import(
+    file: Annotated[
+        Path, typer.Argument(help="a .csv or .json file", exists=True, dir_okay=False, readable=True)
+    ],
+    format: Annotated[
+        ExportFormat | None, typer.Option(help="file format (default: from the suffix)")
+    ] = None,
+) -> None:
+    """Create or update libraries from a CSV or JSON file; bad rows are skipped and reported."""
+    from fjernlaan.directory.service import import_libraries, parse_rows
+
+    fmt = format.value if format else file.suffix.lower().lstrip(".")
+    try:
+        rows = parse_rows(file.read_text(encoding="utf-8-sig"), fmt)
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{file} is not UTF-8 text (byte {exc.start})") from exc
+    except DomainError as exc:
+        raise _fail(f"{file}: {exc.message}") from exc
+    with _database().unit_of_work() as session:
+        report = import_libraries(session, rows)
+    for position, reason in report.skipped:
+        err.print(f"skipped row {position}: {reason}")
+    console.print(
+        f"read {report.read}, created {report.created}, updated {report.updated}, "
+        f"unchanged {report.unchanged}, skipped {len(report.skipped)}"
+    )
+    if report.read and len(report.skipped) == report.read:
+        raise typer.Exit(1)
+
+
+@libraries_app.command("export")
+def libraries_export(
+    format: Annotated[ExportFormat, typer.Option(help="csv or json")] = ExportFormat.CSV,
+    output: Annotated[Path | None, typer.Option(help="file to write (default: standard output)")] = None,
+) -> None:
+    """Write the whole directory as CSV or JSON (UTF-8)."""
+    from fjernlaan.directory.service import export_rows, to_csv, to_json
+
+    with _database().unit_of_work() as session:
+        rows = export_rows(session)
+    text = to_csv(rows) if format is ExportFormat.CSV else to_json(rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(rows)} libraries to {output}")
+
+
+if __name__ == "__main__":
+    app()

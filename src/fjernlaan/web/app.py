@@ -1,0 +1,67 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from fjernlaan import __version__
+from fjernlaan.accounts.api import router as accounts_router
+from fjernlaan.db.engine import make_engine
+from fjernlaan.db.uow import Database
+from fjernlaan.directory.api import router as directory_router
+from fjernlaan.settings import Settings, get_settings
+from fjernlaan.web.errors import install_error_handlers, problem
+from fjernlaan.web.pages import router as pages_router
+
+log = logging.getLogger("fjernlaan")
+
+
+class Health(BaseModel):
+    """What `/health` reports."""
+
+    status: str
+    database: str
+    version: str
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the hub's web application on the settings' database (or the one given)."""
+    settings = settings or get_settings()
+    db = database or Database(make_engine(settings.database_url))
+    app = FastAPI(
+        title="fjernlaan",
+        version=__version__,
+        summary="Interlibrary-loan hub of a national library network",
+        description=(
+            "REST API of the hub. Authenticate with `Authorization: Bearer <token>` "
+            "(`fjernlaan users token USER` prints one). Errors are RFC 9457 problem details. "
+            "Lists take `limit` (1-1,000) and `offset`."
+        ),
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+    install_error_handlers(app)
+
+    @app.get("/health", response_model=Health, tags=["operations"], summary="Liveness and database check")
+    def health() -> object:
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means unhealthy
+            log.warning("health check failed: %s", exc)
+            return problem(503, "Unhealthy", f"database unreachable: {type(exc).__name__}", "/health")
+        return Health(status="ok", database=db.dialect, version=__version__)
+
+    app.include_router(directory_router)
+    app.include_router(accounts_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    return app

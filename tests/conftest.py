@@ -1,0 +1,115 @@
+"""Test setup: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from FJERNLAAN_TEST_DATABASE_URL (the Makefile sets it from
+scripts/test-postgres-url). Without it the PostgreSQL tests skip loudly, except under CI=true, where
+a missing server fails the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from fjernlaan.accounts import service as accounts_service
+from fjernlaan.db.engine import make_engine
+from fjernlaan.db.migrate import upgrade
+from fjernlaan.db.tables import metadata
+from fjernlaan.db.uow import Database
+from support import BACKENDS, drop_postgres_schema, new_postgres_schema_engine, require_postgres
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    # argon2id at production cost takes ~50 ms a hash; tests hash many demo users.
+    original = accounts_service._hasher
+    accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts_service._hasher = original
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """A database of each backend, migrated to head once per test session."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "fjernlaan.db"
+        engine = make_engine(f"sqlite:///{path}")
+        upgrade(engine)
+        database = Database(engine)
+        yield database
+        database.dispose()
+        return
+    url = require_postgres()
+    engine, schema = new_postgres_schema_engine(url)
+    upgrade(engine)
+    database = Database(engine)
+    yield database
+    database.dispose()
+    drop_postgres_schema(url, schema)
+
+
+def _empty_all_tables(database: Database) -> None:
+    tables = [t for t in reversed(metadata().sorted_tables)]
+    with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(migrated_database: Database) -> Iterator[Database]:
+    """An empty, migrated database (SQLite and PostgreSQL); emptied again after the test."""
+    _empty_all_tables(migrated_database)
+    yield migrated_database
+    _empty_all_tables(migrated_database)
+
+
+@pytest.fixture
+def seeded(db: Database) -> Database:
+    """The empty database with the demo network (libraries, policies, closures, users) seeded."""
+    from fjernlaan.demo import seed_demo
+
+    with db.unit_of_work() as session:
+        seed_demo(session)
+    return db
+
+
+@pytest.fixture
+def app(seeded: Database) -> FastAPI:
+    """The hub's web app on the seeded database."""
+    from fjernlaan.settings import Settings
+    from fjernlaan.web.app import create_app
+
+    return create_app(Settings(database_url="sqlite://", secret_key="test-secret"), database=seeded)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app (no credentials)."""
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def token_for(seeded: Database) -> Callable[[str], dict[str, str]]:
+    """Authorization headers for a demo user, by username."""
+    from fjernlaan.accounts.service import issue_token
+
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            with seeded.unit_of_work() as session:
+                cache[username] = {"Authorization": f"Bearer {issue_token(session, username, 'test')}"}
+        return cache[username]
+
+    return headers

@@ -1,0 +1,134 @@
+"""The `fjernlaan` command against a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fjernlaan.cli import app
+from fjernlaan.settings import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("FJERNLAAN_DATABASE_URL", f"sqlite:///{path}")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_demo_seeds_once_and_reuses_on_a_second_run(database_file: Path) -> None:
+    code, out, _ = invoke("demo")
+    assert code == 0, out
+    assert "115 libraries" in out
+    assert "admin" in out
+    code, out, _ = invoke("demo")
+    assert code == 0
+    assert "nothing new" in out
+
+
+def test_users_token_prints_a_token_that_the_api_accepts(database_file: Path) -> None:
+    invoke("demo")
+    code, out, _ = invoke("users", "token", "admin")
+    assert code == 0
+    assert out.strip().startswith("fjl_")
+
+
+def test_users_token_for_an_unknown_user_fails_clearly(database_file: Path) -> None:
+    invoke("db", "upgrade")
+    code, _, err = invoke("users", "token", "nobody")
+    assert code == 1
+    assert "no user 'nobody'" in err
+
+
+def test_users_add_refuses_an_unknown_library(database_file: Path) -> None:
+    invoke("db", "upgrade")
+    code, _, err = invoke(
+        "users", "add", "x1", "--role", "staff", "--library", "DK-999999", "--password", "abcdefgh1"
+    )
+    assert code == 1
+    assert "DK-999999" in err
+
+
+def test_csv_round_trip_keeps_danish_letters(database_file: Path, tmp_path: Path) -> None:
+    invoke("demo")
+    exported = tmp_path / "libraries.csv"
+    code, _, _ = invoke("libraries", "export", "--format", "csv", "--output", str(exported))
+    assert code == 0
+    text = exported.read_text(encoding="utf-8")
+    assert "Ærø" in text and "Læsø" in text and "Tårnby" in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 115
+    # Into a fresh database: everything comes back the same.
+    other = tmp_path / "other.db"
+    import os
+
+    os.environ["FJERNLAAN_DATABASE_URL"] = f"sqlite:///{other}"
+    get_settings.cache_clear()
+    invoke("db", "upgrade")
+    code, out, _ = invoke("libraries", "import", str(exported))
+    assert code == 0, out
+    assert "created 115" in out and "skipped 0" in out
+    again = tmp_path / "again.csv"
+    invoke("libraries", "export", "--output", str(again))
+    assert again.read_text(encoding="utf-8") == text
+
+
+def test_reimporting_the_same_file_changes_nothing(database_file: Path, tmp_path: Path) -> None:
+    invoke("demo")
+    exported = tmp_path / "libraries.json"
+    invoke("libraries", "export", "--format", "json", "--output", str(exported))
+    code, out, _ = invoke("libraries", "import", str(exported))
+    assert code == 0
+    assert "created 0, updated 0, unchanged 115" in out
+
+
+def test_bad_rows_are_skipped_and_reported_with_their_position(database_file: Path, tmp_path: Path) -> None:
+    invoke("db", "upgrade")
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        "isil,name,type,region,central_isil\n"
+        "DK-715700,Gentofte Bibliotekerne,central,gentofte,DK-715700\n"
+        "DK-71570,Forkert,public,gentofte,\n"
+        "DK-710100,Københavns Biblioteker,public,gentofte,DK-715700\n"
+        "DK-711111,Ukendt central,public,gentofte,DK-999999\n"
+        "DK-722222,Ukendt type,museum,,\n",
+        encoding="utf-8",
+    )
+    code, out, err = invoke("libraries", "import", str(source))
+    assert code == 0
+    assert "created 2" in out and "skipped 3" in out
+    assert "row 2: isil" in err
+    assert "row 4: central_isil: no library with ISIL DK-999999" in err
+    assert "row 5: type" in err
+
+
+def test_a_file_that_is_not_json_fails_clearly(database_file: Path, tmp_path: Path) -> None:
+    invoke("db", "upgrade")
+    source = tmp_path / "bad.json"
+    source.write_text("{not json", encoding="utf-8")
+    code, _, err = invoke("libraries", "import", str(source))
+    assert code == 1
+    assert "not valid JSON" in err
+
+
+def test_json_export_is_utf8_with_danish_letters(database_file: Path) -> None:
+    invoke("demo")
+    code, out, _ = invoke("libraries", "export", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert any(row["name"].startswith("Ærø") for row in rows)

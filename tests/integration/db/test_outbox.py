@@ -1,0 +1,46 @@
+"""The outbox keeps messages with the transaction that caused them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from fjernlaan.db.outbox import OutboxMessage, backoff, enqueue
+from fjernlaan.db.uow import Database
+
+
+def test_a_message_is_stored_with_its_transaction(db: Database) -> None:
+    with db.unit_of_work() as session:
+        enqueue(
+            session,
+            channel="email",
+            destination="a@example.dk",
+            payload={"subject": "Fjernlån klar"},
+            idempotency_key="k1",
+        )
+    with db.unit_of_work() as session:
+        stored = session.scalar(select(OutboxMessage))
+        assert stored is not None
+        assert stored.payload == {"subject": "Fjernlån klar"}
+        assert stored.status == "pending"
+
+
+def test_a_rolled_back_transaction_leaves_no_message(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.unit_of_work() as session:
+        enqueue(session, channel="email", destination="a@example.dk", payload={}, idempotency_key="k2")
+        raise RuntimeError("the change failed")
+    with db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_the_same_idempotency_key_is_queued_once(db: Database) -> None:
+    with db.unit_of_work() as session:
+        first = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
+        second = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
+        assert first.id == second.id
+
+
+def test_backoff_grows_and_is_capped_at_an_hour() -> None:
+    assert backoff(1).total_seconds() == 30
+    assert backoff(2).total_seconds() == 60
+    assert backoff(20).total_seconds() == 3600

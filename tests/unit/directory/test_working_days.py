@@ -1,0 +1,73 @@
+"""The working-day calendar: weekdays minus Danish public holidays minus a library's closures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fjernlaan.directory.calendar import add_working_days, calendar_for, is_danish_public_holiday
+from fjernlaan.directory.model import Closure, DomainError
+
+
+def test_three_working_days_from_a_monday_is_thursday() -> None:
+    assert add_working_days([], date(2026, 3, 2), 3) == date(2026, 3, 5)
+
+
+def test_weekends_are_not_working_days() -> None:
+    assert add_working_days([], date(2026, 3, 6), 1) == date(2026, 3, 9)
+
+
+def test_easter_2026_skips_maundy_thursday_good_friday_and_easter_monday() -> None:
+    # Wednesday 1 April 2026 + 1 working day: 2 (Skærtorsdag), 3 (Langfredag), 4-5 weekend,
+    # 6 (2. påskedag) are closed, so the next working day is Tuesday 7 April.
+    assert add_working_days([], date(2026, 4, 1), 1) == date(2026, 4, 7)
+
+
+def test_christmas_2026_skips_christmas_eve_to_boxing_day_and_the_weekend() -> None:
+    # Wednesday 23 Dec + 1: 24 (juleaften), 25, 26 (juledag) and Sunday 27 are closed.
+    assert add_working_days([], date(2026, 12, 23), 1) == date(2026, 12, 28)
+
+
+def test_new_years_eve_and_day_are_closed() -> None:
+    assert add_working_days([], date(2026, 12, 30), 1) == date(2027, 1, 4)
+
+
+def test_whit_monday_and_ascension_are_holidays() -> None:
+    assert is_danish_public_holiday(date(2026, 5, 14))  # Kristi himmelfartsdag
+    assert is_danish_public_holiday(date(2026, 5, 25))  # 2. pinsedag
+
+
+def test_a_library_closure_pushes_the_deadline_past_it() -> None:
+    closure = Closure(starts=date(2026, 3, 3), ends=date(2026, 3, 4), reason="inventory")
+    assert add_working_days([closure], date(2026, 3, 2), 3) == date(2026, 3, 9)
+
+
+def test_closed_until_reports_the_end_of_overlapping_closures() -> None:
+    calendar = calendar_for(
+        [
+            Closure(starts=date(2026, 12, 21), ends=date(2026, 12, 24)),
+            Closure(starts=date(2026, 12, 23), ends=date(2026, 12, 27)),
+        ]
+    )
+    assert calendar.closed_until(date(2026, 12, 22)) == date(2026, 12, 27)
+    assert calendar.closed_until(date(2026, 12, 28)) is None
+
+
+def test_zero_working_days_on_a_holiday_is_the_next_working_day() -> None:
+    assert add_working_days([], date(2026, 12, 25), 0) == date(2026, 12, 28)
+
+
+def test_negative_working_days_are_refused() -> None:
+    with pytest.raises(DomainError):
+        add_working_days([], date(2026, 1, 5), -1)
+
+
+def test_a_closure_cannot_end_before_it_starts() -> None:
+    with pytest.raises(DomainError):
+        Closure(starts=date(2026, 1, 5), ends=date(2026, 1, 4))
+
+
+def test_working_days_between_counts_only_open_days() -> None:
+    calendar = calendar_for()
+    assert calendar.working_days_between(date(2026, 12, 23), date(2026, 12, 28)) == 1
