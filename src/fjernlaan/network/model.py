@@ -785,14 +785,18 @@ class Minutes:
 
 
 def add_decision(minutes: Minutes, decision: Decision) -> Minutes:
-    """The minutes with one more decision (numbers must differ)."""
+    """The unpublished minutes with one more decision (numbers must differ)."""
+    if minutes.is_published:
+        raise MinutesError("published minutes cannot get new decisions", field="decisions")
     if any(d.number == decision.number for d in minutes.decisions):
         raise MinutesError(f"decision {decision.number} already exists", field="number")
     return replace(minutes, decisions=(*minutes.decisions, decision))
 
 
 def add_action_item(minutes: Minutes, item: ActionItem) -> Minutes:
-    """The minutes with one more action item (numbers must differ)."""
+    """The unpublished minutes with one more action item (numbers must differ)."""
+    if minutes.is_published:
+        raise MinutesError("published minutes cannot get new action items", field="action_items")
     if any(a.number == item.number for a in minutes.action_items):
         raise MinutesError(f"action item {item.number} already exists", field="number")
     return replace(minutes, action_items=(*minutes.action_items, item))
