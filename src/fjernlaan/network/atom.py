@@ -9,22 +9,23 @@ never change when titles or dates are corrected (RFC 4287 §4.2.6).
 from __future__ import annotations
 
 import uuid
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+
+from lxml import etree
 
 from fjernlaan.network.model import Body, Meeting, Minutes, render_minutes_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-ET.register_namespace("", ATOM_NS)
 
 
 def _q(tag: str) -> str:
     return f"{{{ATOM_NS}}}{tag}"
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, _q(tag), attrs)
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+    element = etree.SubElement(parent, _q(tag), attrs)
     if text is not None:
         element.text = text
     return element
@@ -79,7 +80,9 @@ def minutes_feed(
             raise ValueError(f"minutes {minutes.id} belong to another meeting")
     entries.sort(key=lambda pair: (_utc(pair[1].published_at or datetime.now(UTC)), pair[1].id), reverse=True)
 
-    feed = ET.Element(_q("feed"))
+    # Atom as the default namespace, so readers see plain <feed>, <entry> … elements.
+    namespaces: dict[Any, str] = {None: ATOM_NS}
+    feed = etree.Element(_q("feed"), nsmap=namespaces)
     feed.set("{http://www.w3.org/XML/1998/namespace}lang", "da")
     _sub(feed, "id", feed_id(root_url, body))
     _sub(feed, "title", f"{body.name}: referater", type="text")
@@ -106,5 +109,5 @@ def minutes_feed(
         _sub(entry, "link", rel="alternate", type="text/html", href=f"{body_url}/minutes/{minutes.id}")
         _sub(entry, "content", render_minutes_text(meeting, minutes), type="text")
 
-    data: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    data: bytes = etree.tostring(feed, encoding="utf-8", xml_declaration=True)
     return data
