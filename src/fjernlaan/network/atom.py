@@ -107,7 +107,7 @@ def minutes_feed(
             entry_author = _sub(entry, "author")
             _sub(entry_author, "name", minutes.author.strip())
         _sub(entry, "link", rel="alternate", type="text/html", href=f"{body_url}/minutes/{minutes.id}")
-        _sub(entry, "content", render_minutes_text(meeting, minutes), type="text")
+        _sub(entry, "content", render_minutes_text(minutes), type="text")
 
     data: bytes = etree.tostring(feed, encoding="utf-8", xml_declaration=True)
     return data

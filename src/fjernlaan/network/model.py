@@ -817,7 +817,7 @@ def edit_minutes(minutes: Minutes, text_md: str) -> Minutes:
     return replace(minutes, text_md=text_md)
 
 
-def render_minutes_text(meeting: Meeting, minutes: Minutes, labels: Mapping[str, str] | None = None) -> str:
+def render_minutes_text(minutes: Minutes, labels: Mapping[str, str] | None = None) -> str:
     """The whole minutes as Markdown: the text, then the decisions and action items as lists.
 
     Used for the mail and the feed; headings are Danish unless `labels` says otherwise.

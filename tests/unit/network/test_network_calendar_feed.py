@@ -11,7 +11,19 @@ import icalendar
 import pytest
 
 from fjernlaan.network.calendar_feed import body_feed, meeting_invitation, person_feed, session_uid
-from fjernlaan.network.model import AgendaItem, Body, Meeting, MeetingSession, Person, numbered_agenda
+from fjernlaan.network.model import (
+    AgendaItem,
+    Body,
+    Meeting,
+    MeetingSession,
+    Membership,
+    NotifyTemplate,
+    Person,
+    apply,
+    invitations,
+    numbered_agenda,
+    resign,
+)
 
 PersonFactory = Callable[..., Person]
 STAMP = datetime(2025, 2, 1, 8, 0, tzinfo=UTC)
@@ -222,3 +234,16 @@ def test_person_feed_gathers_meetings_of_several_bodies(
 def test_feed_refuses_a_meeting_of_another_body(network: Body, forum: Body) -> None:
     with pytest.raises(ValueError):
         body_feed(forum, [spring_meeting(network)], domain=DOMAIN)
+
+
+def test_invitation_mails_go_to_active_members_only(network: Body, person: PersonFactory) -> None:
+    memberships: tuple[Membership, ...] = ()
+    for n in (1, 2, 3):
+        memberships = apply(network, memberships, person(n), datetime(2025, 1, 2).date()).memberships
+    memberships = resign(network, memberships, 2, datetime(2025, 2, 1).date()).memberships
+
+    mails = invitations(network, spring_meeting(network), memberships)
+
+    assert [m.person.id for m in mails] == [1, 3]
+    assert {m.template for m in mails} == {NotifyTemplate.MEETING_INVITATION}
+    assert mails[0].context["meeting_id"] == "7"

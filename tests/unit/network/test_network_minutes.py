@@ -160,7 +160,7 @@ def test_published_minutes_cannot_be_rewritten_but_action_items_can_be_followed_
 def test_minutes_text_lists_decisions_and_action_items_in_danish(forum: Body) -> None:
     meeting = forum_meeting(forum)
 
-    text = render_minutes_text(meeting, written_minutes(forum, meeting))
+    text = render_minutes_text(written_minutes(forum, meeting))
 
     assert text.startswith("# Referat\n\nMødet åbnede kl. 13.")
     assert "## Beslutninger\n\n1. Forum nedsætter en arbejdsgruppe om kørselsordningen." in text
