@@ -20,7 +20,15 @@ from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
-from support import BACKENDS, drop_postgres_schema, new_postgres_schema_engine, require_postgres
+from fjernlaan.settings import Settings
+from support import (
+    BACKENDS,
+    RecordingSmtpHandler,
+    drop_postgres_schema,
+    free_port,
+    new_postgres_schema_engine,
+    require_postgres,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -113,3 +121,19 @@ def token_for(seeded: Database) -> Callable[[str], dict[str, str]]:
         return cache[username]
 
     return headers
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[RecordingSmtpHandler, Settings]]:
+    """A real SMTP server (aiosmtpd) on loopback, and settings that send to it."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingSmtpHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings = Settings(
+        database_url="sqlite://", smtp_host="127.0.0.1", smtp_port=port, smtp_sender="fjernlaan@hub.example"
+    )
+    yield handler, settings
+    controller.stop()

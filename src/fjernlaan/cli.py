@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -24,9 +25,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff users and API tokens.", no_args_is_help=True)
 libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Messages waiting to be sent to other systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(libraries_app, name="libraries")
+app.add_typer(outbox_app, name="outbox")
 
 console = Console()
 err = Console(stderr=True)
@@ -190,6 +193,82 @@ def libraries_export(
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"wrote {len(rows)} libraries to {output}")
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(f"--now {value!r} is not an ISO 8601 date-time, e.g. 2026-12-01T09:00:00+01:00") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="run one pass and stop")] = False,
+    now: Annotated[str | None, typer.Option(help="the clock for this pass (ISO 8601), with --once")] = None,
+    interval: Annotated[float, typer.Option(help="seconds between passes")] = 15.0,
+) -> None:
+    """Run the timers (deadlines, reminders) and send the outbox (e-mail, ISO 18626)."""
+    import logging
+
+    from fjernlaan.jobs import run_forever, run_once
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    database = _database()
+    if once:
+        report = run_once(database, settings, _parse_now(now))
+        timers = ", ".join(f"{name} {n}" for name, n in sorted(report.timers.items())) or "none"
+        console.print(
+            f"timers: {timers}; outbox: sent {report.sent}, retry {report.retried}, failed {report.failed}"
+        )
+        return
+    if now is not None:
+        raise _fail("--now only goes with --once")
+    run_forever(database, settings, interval)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+) -> None:
+    """Show the newest outbox messages."""
+    from sqlalchemy import select
+
+    from fjernlaan.db.outbox import OUTBOX_STATUSES, OutboxMessage
+
+    if status is not None and status not in OUTBOX_STATUSES:
+        raise _fail(f"--status must be one of {', '.join(OUTBOX_STATUSES)}")
+    table = Table()
+    for column in ("id", "channel", "destination", "status", "attempts", "last error"):
+        table.add_column(column)
+    with _database().unit_of_work() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+        if status:
+            query = query.where(OutboxMessage.status == status)
+        for row in session.scalars(query):
+            table.add_row(
+                str(row.id), row.channel, row.destination, row.status, str(row.attempts), row.last_error or ""
+            )
+    console.print(table)
+
+
+@outbox_app.command("retry")
+def outbox_retry(message_id: Annotated[int, typer.Argument(help="the message's id")]) -> None:
+    """Make a waiting or failed message due again now."""
+    from fjernlaan.db.base import utcnow
+    from fjernlaan.jobs import retry_message
+
+    try:
+        with _database().unit_of_work() as session:
+            retry_message(session, message_id, utcnow())
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"message {message_id} will be sent on the worker's next pass")
 
 
 if __name__ == "__main__":
