@@ -176,7 +176,9 @@ def parse_principles(data: Mapping[str, Any], origin: str = "<principles>") -> P
         order: list[Tier] = []
         for i, name in enumerate(raw):
             if name not in {t.value for t in Tier}:
-                errors.append(f"{origin}: tiers.{lib_type.value}[{i}]: unknown tier {name!r} (known: {known})")
+                errors.append(
+                    f"{origin}: tiers.{lib_type.value}[{i}]: unknown tier {name!r} (known: {known})"
+                )
                 continue
             tier = Tier(name)
             if tier in order:
