@@ -58,10 +58,8 @@ def aggregate_in(
         RequesterState.SOURCING,
         RequesterState.FILLED_LOCALLY,
     }
-    position: int | None
-    if before_lender:
-        position = None
-    else:
+    position: int | None = None
+    if not before_lender:
         position = len(LENDERS) - 1 if last_lender else 0
     attempts: tuple[Attempt, ...] = ()
     if position is not None:
@@ -116,5 +114,7 @@ def consistent(state: RequesterState, attempt_state: SupplierState | None, servi
     if state is RequesterState.DELIVERED:
         return service is ServiceType.COPY
     if state is RequesterState.SHIPPED:
-        return (service is ServiceType.COPY) == (attempt_state is None) and service is not ServiceType.COPY_OR_LOAN
+        return (service is ServiceType.COPY) == (
+            attempt_state is None
+        ) and service is not ServiceType.COPY_OR_LOAN
     return True

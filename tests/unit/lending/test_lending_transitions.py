@@ -44,7 +44,9 @@ R = RequesterState
 S = SupplierState
 
 
-def act(agg: RequestAggregate, action: Action, role: Role, data: ActionInput = FULL_INPUT) -> RequestAggregate:
+def act(
+    agg: RequestAggregate, action: Action, role: Role, data: ActionInput = FULL_INPUT
+) -> RequestAggregate:
     return apply_action(agg, action, role, at=AT, data=data).aggregate
 
 
@@ -69,7 +71,10 @@ def sent_request(service: ServiceType = ServiceType.LOAN, lenders: tuple[LenderT
 @pytest.mark.parametrize(
     "row",
     REQUESTER_TRANSITIONS,
-    ids=[f"{r.action.value}:{'|'.join(sorted(r.from_states))}->{r.to_state.value}" for r in REQUESTER_TRANSITIONS],
+    ids=[
+        f"{r.action.value}:{'|'.join(sorted(r.from_states))}->{r.to_state.value}"
+        for r in REQUESTER_TRANSITIONS
+    ],
 )
 def test_every_requester_row_moves_the_request_to_its_target(row):
     for from_state in row.from_states:
@@ -89,7 +94,10 @@ def test_every_requester_row_moves_the_request_to_its_target(row):
 @pytest.mark.parametrize(
     "row",
     SUPPLIER_TRANSITIONS,
-    ids=[f"{r.action.value}:{'|'.join(sorted(r.from_states))}->{r.to_state.value}" for r in SUPPLIER_TRANSITIONS],
+    ids=[
+        f"{r.action.value}:{'|'.join(sorted(r.from_states))}->{r.to_state.value}"
+        for r in SUPPLIER_TRANSITIONS
+    ],
 )
 def test_every_supplier_row_moves_the_attempt_to_its_target(row):
     for from_state in row.from_states:
@@ -246,7 +254,9 @@ def test_a_copy_request_cannot_be_shipped_as_a_loan():
 
 def test_unfilled_moves_the_request_to_the_next_lender():
     agg = sent_request()
-    outcome = apply_action(agg, Action.UNFILLED, Role.SUPPLIER_STAFF, at=AT, data=ActionInput(reason="udlånt"))
+    outcome = apply_action(
+        agg, Action.UNFILLED, Role.SUPPLIER_STAFF, at=AT, data=ActionInput(reason="udlånt")
+    )
     after = outcome.aggregate
     assert (after.state, after.position) == (R.SENT, 1)
     assert [a.state for a in after.attempts] == [S.UNFILLED, S.RECEIVED]
@@ -400,13 +410,21 @@ def test_a_request_the_requester_holds_is_filled_locally():
 
 
 def test_sending_with_an_empty_rota_ends_the_rota_at_once():
-    agg = act(act(RequestAggregate(ServiceType.LOAN), Action.VALIDATE, Role.SYSTEM), Action.START_SOURCING, Role.SYSTEM)
+    agg = act(
+        act(RequestAggregate(ServiceType.LOAN), Action.VALIDATE, Role.SYSTEM),
+        Action.START_SOURCING,
+        Role.SYSTEM,
+    )
     assert act(agg, Action.SEND, Role.SYSTEM).state is R.END_OF_ROTA
 
 
 def test_danish_reasons_survive_in_events():
     outcome = apply_action(
-        sent_request(), Action.UNFILLED, Role.SUPPLIER_STAFF, at=AT, data=ActionInput(reason="på værksted, åbner igen")
+        sent_request(),
+        Action.UNFILLED,
+        Role.SUPPLIER_STAFF,
+        at=AT,
+        data=ActionInput(reason="på værksted, åbner igen"),
     )
     assert outcome.events[0].reason == "på værksted, åbner igen"
 

@@ -83,7 +83,9 @@ def test_a_missing_field_is_named(tmp_path):
 
 def test_a_missing_requester_type_is_named(tmp_path):
     text = "\n".join(line for line in bundled_text().splitlines() if not line.startswith("research = "))
-    assert check_principles(write(tmp_path, text)) == [f"{tmp_path / 'mine.toml'}: missing field tiers.research"]
+    assert check_principles(write(tmp_path, text)) == [
+        f"{tmp_path / 'mine.toml'}: missing field tiers.research"
+    ]
 
 
 def test_a_tier_listed_twice_is_refused(tmp_path):

@@ -40,7 +40,9 @@ def lib(isil: str, type_: LibraryType, region: Region | None = None, **kw: objec
     return Library(isil=isil, name=f"Bibliotek {isil} (Øster Åby)", type=type_, region=region, **kw)  # type: ignore[arg-type]
 
 
-COPENHAGEN = lib("DK-710100", LibraryType.PUBLIC, Region.GENTOFTE, central_isil="DK-715700", transport_hub="DK-715700")
+COPENHAGEN = lib(
+    "DK-710100", LibraryType.PUBLIC, Region.GENTOFTE, central_isil="DK-715700", transport_hub="DK-715700"
+)
 BALLERUP = lib("DK-715100", LibraryType.PUBLIC, Region.GENTOFTE, transport_hub="DK-715700")
 ODENSE = lib("DK-746100", LibraryType.PUBLIC, Region.ODENSE)
 GENTOFTE = lib("DK-715700", LibraryType.CENTRAL, Region.GENTOFTE, transport_hub="DK-715700")
@@ -198,7 +200,9 @@ def test_a_lender_refusing_the_requesters_type_is_excluded():
 def test_a_title_younger_than_the_lenders_minimum_age_is_excluded():
     lenders = with_policy(BALLERUP, min_title_age_days=365)
     record = RotaRecordInfo(MaterialType.BOOK, publication_date=date(2025, 6, 1))
-    assert reasons_for(rota_for(lenders=lenders, record=record), "DK-715100") == ("title younger than 365 days",)
+    assert reasons_for(rota_for(lenders=lenders, record=record), "DK-715100") == (
+        "title younger than 365 days",
+    )
 
 
 def test_a_bare_publication_year_counts_as_the_last_day_of_that_year():
@@ -225,7 +229,9 @@ def test_a_holder_missing_from_the_directory_is_excluded():
 def test_every_rule_a_lender_breaks_is_listed():
     lenders = with_policy(BALLERUP, lending_enabled=False, min_title_age_days=365)
     record = RotaRecordInfo(MaterialType.BOOK, publication_date=date(2026, 1, 1))
-    assert reasons_for(rota_for(lenders=lenders, record=record, unfilled=frozenset({"DK-715100"})), "DK-715100") == (
+    assert reasons_for(
+        rota_for(lenders=lenders, record=record, unfilled=frozenset({"DK-715100"})), "DK-715100"
+    ) == (
         "lending switched off",
         "title younger than 365 days",
         "already said unfilled for this request",
@@ -311,13 +317,17 @@ def test_equal_scores_break_by_isil():
 
 @given(st.permutations([HoldingInfo(i, copies=1, available=n % 2) for n, i in enumerate(sorted(LIBRARIES))]))
 def test_the_same_holdings_in_any_order_give_the_same_rota(shuffled):
-    load = {i: LenderLoad(requests_received=n * 3, holdings_count=50 + n) for n, i in enumerate(sorted(LIBRARIES))}
+    load = {
+        i: LenderLoad(requests_received=n * 3, holdings_count=50 + n) for n, i in enumerate(sorted(LIBRARIES))
+    }
     in_order = sorted(shuffled, key=lambda h: h.isil)
     assert rota_for(holdings=list(shuffled), load=load) == rota_for(holdings=in_order, load=load)
 
 
 def test_several_holding_rows_of_one_library_count_together():
-    rota = rota_for(holdings=[HoldingInfo("DK-715100", copies=1, available=0), HoldingInfo("DK-715100", copies=2)])
+    rota = rota_for(
+        holdings=[HoldingInfo("DK-715100", copies=1, available=0), HoldingInfo("DK-715100", copies=2)]
+    )
     assert rota.candidates[0].reasons[:2] == ("holds the title (3 copies)", "available now")
 
 
