@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from fjernlaan.accounts.model import Role
@@ -25,11 +26,13 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff users and API tokens.", no_args_is_help=True)
 libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
+principles_app = typer.Typer(help="The lending principles (versioned routing rules).", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages waiting to be sent to other systems.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(principles_app, name="principles")
 
 console = Console()
 err = Console(stderr=True)
@@ -40,7 +43,7 @@ def _database() -> Database:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 
@@ -269,6 +272,37 @@ def outbox_retry(message_id: Annotated[int, typer.Argument(help="the message's i
     except DomainError as exc:
         raise _fail(exc.message) from exc
     console.print(f"message {message_id} will be sent on the worker's next pass")
+
+
+@principles_app.command("show")
+def principles_show(
+    source: Annotated[
+        str | None, typer.Argument(help="a .toml file or a bundled version (default: the active one)")
+    ] = None,
+) -> None:
+    """Print a principles file: tiers per requester type, weights, defaults, exclusions."""
+    from fjernlaan.lending.principles import PrinciplesError, format_principles, load_principles
+
+    try:
+        principles = load_principles(source or get_settings().active_principles)
+    except PrinciplesError as exc:
+        raise _fail("\n".join(exc.errors)) from exc
+    console.print(format_principles(principles), highlight=False)
+
+
+@principles_app.command("check")
+def principles_check(
+    source: Annotated[str, typer.Argument(help="a .toml file or a bundled version")],
+) -> None:
+    """Validate a principles file; every problem is listed with the field it concerns."""
+    from fjernlaan.lending.principles import check_principles, list_bundled
+
+    problems = check_principles(source)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]✗[/] {escape(problem)}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"{source}: valid (bundled versions: {', '.join(list_bundled())})")
 
 
 if __name__ == "__main__":

@@ -698,7 +698,7 @@ class AllowedAction:
     needs: tuple[str, ...] = ()
 
 
-class IllegalTransition(DomainError):  # noqa: N818 - the name the API and brief use
+class IllegalTransition(DomainError):
     """The action is not allowed in the request's current state for this role (the API answers 409)."""
 
     def __init__(

@@ -132,3 +132,26 @@ def test_json_export_is_utf8_with_danish_letters(database_file: Path) -> None:
     assert code == 0
     rows = json.loads(out)
     assert any(row["name"].startswith("Ærø") for row in rows)
+
+
+def test_principles_show_prints_the_active_version() -> None:
+    code, out, _ = invoke("principles", "show")
+    assert code == 0
+    assert out.startswith("dk-2012")
+    assert "own_region_public" in out
+
+
+def test_principles_check_lists_every_problem_with_its_field(tmp_path: Path) -> None:
+    source = tmp_path / "bad.toml"
+    source.write_text('version = "x"\ntitle = "Prøve"\n[weights]\navailability = -1\n', encoding="utf-8")
+    code, _, err = invoke("principles", "check", str(source))
+    assert code == 1
+    assert "missing section [tiers]" in err
+    assert "weights.availability" in err
+
+
+def test_principles_check_accepts_the_bundled_versions() -> None:
+    for version in ("dk-2012", "dk-2023"):
+        code, out, _ = invoke("principles", "check", version)
+        assert code == 0, out
+        assert "valid" in out
