@@ -666,6 +666,7 @@ def _xml_record(position: int, element: etree._Element, library: str | None) -> 
 _TRAILING = re.compile(r"[\s/:;,=]+$")
 _YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})(?!\d)")
 _LANG = re.compile(r"^[a-z]{3}$")
+_SPACED_DIGITS = re.compile(r"^\d[\d ]*\d$")
 _NON_CIRCULATING = re.compile(
     r"udl[åa]+nes\s+ikke|ikke\s+til\s+(?:hjem)?l[åa]+n|kun\s+til\s+l[æa]e?sesal|pr[æa]e?sens|"
     r"non[-\s]?circulating|not\s+for\s+loan|library\s+use\s+only|in[-\s]library\s+use|reference\s+only",
@@ -947,6 +948,9 @@ def _map_danmarc2(
 ) -> tuple[Record, tuple[Holding, ...], bool]:
     f001 = f.first("001")
     record_id = (f001.first("a") or "").strip() if f001 else ""
+    if _SPACED_DIGITS.match(record_id):
+        # FAUST numbers are often written in groups ("2 952 624 9"); the id is the digits.
+        record_id = record_id.replace(" ", "")
     if not record_id:
         raise DomainError("danMARC2 record without a record id in 001 *a")
     agency = (f001.first("b") or "").strip() if f001 else ""
