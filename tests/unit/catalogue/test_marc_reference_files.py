@@ -379,7 +379,9 @@ def test_oai_pmh_dublin_core_records_are_not_taken_for_marc() -> None:
 def test_marc8_decoding_problems_are_warnings_not_stderr(capfd: pytest.CaptureFixture[str]) -> None:
     assert MARC_DIR is not None
     parsed = [
-        r for r in read_marc(MARC_DIR / "marc4j__marc4j__cyrillic_capital_e.mrc") if isinstance(r, ParsedRecord)
+        r
+        for r in read_marc(MARC_DIR / "marc4j__marc4j__cyrillic_capital_e.mrc")
+        if isinstance(r, ParsedRecord)
     ]
     assert capfd.readouterr().err == ""
     assert any(w.startswith("MARC-8:") for p in parsed for w in p.warnings)
@@ -404,3 +406,19 @@ def test_reads_bytes_and_open_files_like_paths() -> None:
         from_file = [r.record for r in read_marc(handle) if isinstance(r, ParsedRecord)]
     assert from_path == from_bytes == from_file
     assert len(from_path) == 2
+
+
+def test_xml_entities_are_not_resolved() -> None:
+    # A hostile file must not make the importer read local files (XXE).
+    hostile = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY secret SYSTEM "file:///etc/hostname">]>
+<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 a 4500</leader>
+<controlfield tag="001">x1</controlfield>
+<datafield tag="245" ind1="0" ind2="0"><subfield code="a">&secret;Title</subfield></datafield>
+</record>"""
+    results = list(read_marc(hostile))
+    secret = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else "\x00"
+    for result in results:
+        if isinstance(result, ParsedRecord):
+            assert secret not in result.record.title
+            assert secret not in result.record.marcxml
