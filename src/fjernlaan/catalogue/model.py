@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-class InvalidIdentifier(DomainError):  # noqa: N818 - named like the directory's InvalidIsil
+class InvalidIdentifier(DomainError):
     """An ISBN, ISSN or other standard identifier is malformed or fails its check digit."""
 
 

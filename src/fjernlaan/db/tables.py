@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from fjernlaan.accounts import store as accounts_store
+from fjernlaan.catalogue import store as catalogue_store
 from fjernlaan.db import outbox
 from fjernlaan.db.base import Base
 from fjernlaan.directory import store as directory_store
 
-_AREAS = (accounts_store, directory_store, outbox)
+_AREAS = (accounts_store, catalogue_store, directory_store, outbox)
 
 
 def metadata() -> MetaData:
