@@ -741,8 +741,11 @@ def unrepresentable(message: Message, version: Version) -> list[str]:
             problems.append(f"2021 {kind} header has no multiple_item_request_id")
         if not v17 and isinstance(message, Request) and h.supplying_agency_request_id is not None:
             problems.append("2021 request header has no supplying_agency_request_id")
-        if not v17 and isinstance(message, SupplyingAgencyMessage) and h.authentication is not None:
-            problems.append("2021 supplyingAgencyMessage header has no authentication")
+        if not v17 and isinstance(message, SupplyingAgencyMessage):
+            problems += [
+                f"2021 supplyingAgencyMessage header has no {n}"
+                for n in _set_fields(h, ["authentication", "consortial_id"])
+            ]
     if isinstance(message, Request):
         problems += _request_problems(message, version)
     elif isinstance(message, SupplyingAgencyMessage):
