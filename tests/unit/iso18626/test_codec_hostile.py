@@ -24,9 +24,7 @@ def _with_doctype(doctype: str, note: str) -> bytes:
 
 
 def test_external_entity_to_a_local_file_is_refused_not_read() -> None:
-    data = _with_doctype(
-        '<!DOCTYPE ISO18626Message [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', "&xxe;"
-    )
+    data = _with_doctype('<!DOCTYPE ISO18626Message [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', "&xxe;")
     error = _refused(data)
     assert "root:" not in error.value
     assert "DOCTYPE" in error.value

@@ -21,28 +21,51 @@ from fjernlaan.iso18626.model import (
 # file -> ("ok", message kind, detected version) or ("error", ErrorType, message kind)
 EXPECTED: dict[str, tuple[str, object, object]] = {
     "crosslink__broker_test_testdata_reqmsg-invalid-action.xml": (
-        "error", ErrorType.UNSUPPORTED_ACTION_TYPE, "requestingAgencyMessage"),
-    "crosslink__broker_test_testdata_reqmsg-notification.xml": ("ok", "requestingAgencyMessage", Version.V2017),
+        "error",
+        ErrorType.UNSUPPORTED_ACTION_TYPE,
+        "requestingAgencyMessage",
+    ),
+    "crosslink__broker_test_testdata_reqmsg-notification.xml": (
+        "ok",
+        "requestingAgencyMessage",
+        Version.V2017,
+    ),
     "crosslink__broker_test_testdata_reqmsg-ok.xml": ("ok", "requestingAgencyMessage", Version.V2017),
     "crosslink__broker_test_testdata_request-retry-1.xml": ("ok", "request", Version.V2017),
     "crosslink__broker_test_testdata_request-willsupply-loaned.xml": ("ok", "request", Version.V2017),
     "crosslink__broker_test_testdata_supmsg-invalid-status.xml": (
-        "error", ErrorType.UNRECOGNISED_DATA_VALUE, "supplyingAgencyMessage"),
-    "crosslink__broker_test_testdata_supmsg-notification.xml": ("ok", "supplyingAgencyMessage", Version.V2017),
+        "error",
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        "supplyingAgencyMessage",
+    ),
+    "crosslink__broker_test_testdata_supmsg-notification.xml": (
+        "ok",
+        "supplyingAgencyMessage",
+        Version.V2017,
+    ),
     "crosslink__broker_test_testdata_supmsg-ok.xml": ("ok", "supplyingAgencyMessage", Version.V2017),
     "crosslink__illmock_examples_req.xml": ("ok", "request", Version.V2017),
     # template placeholders: <timestamp>_TIMESTAMP_</timestamp>
     "modrs__it_cancelResponseReplyNoTemplate.xml": (
-        "error", ErrorType.BADLY_FORMED_MESSAGE, "supplyingAgencyMessage"),
+        "error",
+        ErrorType.BADLY_FORMED_MESSAGE,
+        "supplyingAgencyMessage",
+    ),
     "modrs__it_illmockrequest.xml": ("ok", "request", Version.V2017),
     # 2021 shapes (no supplyingAgencyId, authorId, code-first item id) under version="1.2"
     "modrs__it_patronRequest.xml": ("ok", "request", Version.V2021),
     "modrs__it_unfilledNotification.xml": ("error", ErrorType.BADLY_FORMED_MESSAGE, "supplyingAgencyMessage"),
     "modrs__unit_requestConfirmation.xml": ("ok", "requestConfirmation", Version.V2017),
     "modrs__unit_requestingAgencyMessageConfirmation.xml": (
-        "ok", "requestingAgencyMessageConfirmation", Version.V2017),
+        "ok",
+        "requestingAgencyMessageConfirmation",
+        Version.V2017,
+    ),
     "modrs__unit_supplyingAgencyMessageConfirmation.xml": (
-        "ok", "supplyingAgencyMessageConfirmation", Version.V2017),
+        "ok",
+        "supplyingAgencyMessageConfirmation",
+        Version.V2017,
+    ),
 }
 
 
@@ -87,8 +110,12 @@ def test_mod_rs_patron_request_keeps_record_ids_with_their_scheme(samples_dir: P
     assert isinstance(message, Request)
     assert message.header.supplying_agency_id is None
     assert message.bibliographic_info.isbn == "12321312"
-    assert [(r.code, r.identifier, r.code_scheme) for r in message.bibliographic_info.record_ids][0] == (
-        "TitelId", "in00000000002", "ZFL")
+    first = message.bibliographic_info.record_ids[0]
+    assert (first.code, first.identifier, first.code_scheme) == (
+        "TitelId",
+        "in00000000002",
+        "ZFL",
+    )
     assert message.patron_info is not None and message.patron_info.patron_id == "patronId_holder"
 
 
