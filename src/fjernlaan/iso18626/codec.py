@@ -31,6 +31,7 @@ tie, because mod-rs sends ``1.0``/``1.2`` with 2021-shaped elements; with no evi
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -228,17 +229,20 @@ def _read_xml(data: bytes, max_bytes: int, max_depth: int) -> _Element:
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         # A DTD is never needed for ISO 18626; refusing it outright shuts out XXE and entity bombs.
         raise _bad("DOCTYPE/DTD is not allowed in ISO 18626 messages", sniff_message_kind(data))
-    stack: list[tuple[_Element, int]] = [(root, 1)]
-    while stack:
-        el, depth = stack.pop()
-        if depth > max_depth:
-            raise _bad(f"XML nests deeper than {max_depth} elements")
-        for child in el:
-            if isinstance(child.tag, str):
-                stack.append((child, depth + 1))
-            elif isinstance(child, etree._Entity):
-                raise _bad("entity references are not allowed")
+    # Evaluated in C: is there any element deeper than the limit? (No DTD means no entity nodes either.)
+    if _too_deep(max_depth)(root):
+        raise _bad(f"XML nests deeper than {max_depth} elements")
     return root
+
+
+_depth_checks: dict[int, etree.XPath] = {}
+
+
+def _too_deep(max_depth: int) -> etree.XPath:
+    check = _depth_checks.get(max_depth)
+    if check is None:
+        check = _depth_checks[max_depth] = etree.XPath("boolean(/" + "*/" * max_depth + "*)")
+    return check
 
 
 def _local(tag: object) -> str | None:
@@ -275,16 +279,20 @@ class _Reader:
         out: _Children = {}
         for child in el:
             tag = child.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
-            name = _local(tag)
+            # One dict lookup instead of _local(): this loop is the parser's hot path.
+            name = _LOCAL_NAMES.get(tag)  # type: ignore[call-overload]
             if name is None or name not in allowed:
-                where = f"{path}/{name or tag}"
+                where = f"{path}/{_local(tag) or tag}"
                 if self.strict:
                     raise Iso18626Error(ErrorType.UNRECOGNISED_DATA_ELEMENT, where, self.kind)
                 self.unknown.append(where)
                 continue
-            out.setdefault(name, []).append(child)
+            if name in out:
+                out[name].append(child)
+            else:
+                out[name] = [child]
         return out
 
     def bad(self, value: str) -> Iso18626Error:
@@ -1027,6 +1035,16 @@ _CONFIRMATIONS = {
 }
 
 
+_ALL_NAMES: Final = frozenset().union(
+    _AGENCY, _AUTH, _COSTS, _HEADER, _ADDRESS, _ELECTRONIC, _PHYSICAL, _ITEM_ID, _RECORD_ID, _BIB,
+    _PUBLICATION, _SERVICE, _SUPPLIER, _REQ_DELIVERY, _AGENCY_INFO, _PATRON, _BILLING, _REQUEST, _SAM,
+    _MESSAGE_INFO, _STATUS_INFO, _RETRY, _DELIVERY, _SHIPPING, _RETURN, _RAM, _CONF_HEADER, _ERROR,
+    *_CONFIRMATIONS.values(),
+)  # fmt: skip
+# Both the namespaced tag and the bare name (peers that forget the namespace) map to the local name.
+_LOCAL_NAMES: Final[dict[str, str]] = {**{n: n for n in _ALL_NAMES}, **{_NS + n: n for n in _ALL_NAMES}}
+
+
 def _version_from_attribute(value: str | None) -> Version | None:
     if not value:
         return None
@@ -1599,17 +1617,25 @@ def _schema(path: Path) -> etree.XMLSchema:
     return schema
 
 
+@functools.lru_cache(maxsize=32)
+def _schema_path(xsd_dir: str | None, version: Version, env: str | None) -> Path:
+    # Keyed on the environment too, so changing FJERNLAAN_ISO18626_XSD_DIR takes effect at once.
+    folder = Path(xsd_dir) if xsd_dir is not None else find_xsd_dir(version)
+    path = (folder / version.schema_file).resolve()
+    if not path.is_file():
+        raise XsdUnavailableError(f"ISO 18626 XSD not found: {path}")
+    return path
+
+
 def validate(xml_bytes: bytes, version: Version, *, xsd_dir: Path | str | None = None) -> list[str]:
     """Validate a document against the official XSD of ``version``; the list of errors, empty if valid.
 
     The XSD is read from ``xsd_dir``, else found by :func:`find_xsd_dir`. Raises XsdUnavailableError if
     it cannot be found.
     """
-    folder = Path(xsd_dir) if xsd_dir is not None else find_xsd_dir(version)
-    path = (folder / version.schema_file).resolve()
-    if not path.is_file():
-        raise XsdUnavailableError(f"ISO 18626 XSD not found: {path}")
-    schema = _schema(path)
+    schema = _schema(
+        _schema_path(None if xsd_dir is None else str(xsd_dir), version, os.environ.get(XSD_DIR_ENV))
+    )
     try:
         doc = _read_xml(xml_bytes, max(len(xml_bytes), DEFAULT_MAX_BYTES), DEFAULT_MAX_DEPTH)
     except Iso18626Error as exc:
