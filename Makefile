@@ -36,8 +36,8 @@ run: install
 	$(BIN)/fjernlaan serve
 
 lint: install-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check --no-cache src tests bench
+	$(BIN)/ruff format --no-cache --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
