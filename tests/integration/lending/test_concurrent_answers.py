@@ -54,7 +54,7 @@ def test_two_processes_answering_the_same_attempt_yield_one_winner_and_one_409(w
     results = context.Queue()
     processes = [
         context.Process(target=_answer, args=(url, schema, request_id, lender, action, barrier, results))
-        for action in ("will_supply", "unfilled")
+        for action in ("ship", "unfilled")
     ]
     for process in processes:
         process.start()
