@@ -28,11 +28,13 @@ users_app = typer.Typer(help="Staff users and API tokens.", no_args_is_help=True
 libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
 principles_app = typer.Typer(help="The lending principles (versioned routing rules).", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages waiting to be sent to other systems.", no_args_is_help=True)
+requests_app = typer.Typer(help="ILL requests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(principles_app, name="principles")
+app.add_typer(requests_app, name="requests")
 
 console = Console()
 err = Console(stderr=True)
@@ -307,3 +309,18 @@ def principles_check(
 
 if __name__ == "__main__":
     app()
+
+
+@requests_app.command("show")
+def requests_show(request_id: Annotated[int, typer.Argument(help="the request's id")]) -> None:
+    """A request as a national administrator sees it: state, rota with reasons, timeline (as JSON)."""
+    from fjernlaan.accounts.model import Principal
+    from fjernlaan.lending.service import view
+
+    admin = Principal(user_id=0, username="cli", role=Role.NATIONAL_ADMIN, library_isil=None)
+    with _database().unit_of_work() as session:
+        try:
+            shown = view(session, request_id, admin)
+        except DomainError as exc:
+            raise _fail(exc.message) from exc
+    sys.stdout.write(shown.model_dump_json(indent=2) + "\n")

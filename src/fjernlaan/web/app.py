@@ -15,6 +15,7 @@ from fjernlaan.accounts.api import router as accounts_router
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
+from fjernlaan.lending.api import router as lending_router
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(directory_router)
     app.include_router(accounts_router)
+    app.include_router(lending_router)
     app.include_router(operations_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

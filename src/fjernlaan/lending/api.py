@@ -1,0 +1,124 @@
+"""REST routes of lending: place requests, act on them, edit the rota, read and list them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from fjernlaan.db.base import utcnow
+from fjernlaan.lending import service
+from fjernlaan.lending.model import Action, RequesterState, Role, Side
+from fjernlaan.lending.schemas import (
+    ActionIn,
+    AddLenderIn,
+    PlaceRequestIn,
+    RequestOut,
+    RequestSummary,
+    RotaOrderIn,
+)
+from fjernlaan.settings import Settings
+from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/requests", tags=["lending"])
+
+RequestId = Annotated[int, Path(ge=1, description="the request's id")]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.post("", status_code=201, response_model=RequestOut, summary="Place a request for a patron")
+def place_request(
+    body: PlaceRequestIn, request: Request, response: Response, session: SessionDep, principal: PrincipalDep
+) -> RequestOut:
+    """Staff of the borrowing library place a request for a patron (or pass on the patron's own), from a
+    catalogue record id or a free-form citation. The hub builds the rota under the network's active
+    principles and asks the first lender; a citation waits in `sourcing` for staff to add lenders."""
+    request_id = service.place(session, body, principal, _settings(request).active_principles, utcnow())
+    session.commit()
+    response.headers["Location"] = f"/api/v1/requests/{request_id}"
+    return service.view(session, request_id, principal)
+
+
+@router.get("", response_model=Page[RequestSummary], summary="List requests")
+def list_requests(
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    side: Annotated[Side | None, Query(description="requester: we borrow; supplier: we were asked")] = None,
+    state: Annotated[list[RequesterState] | None, Query(description="requester-side states")] = None,
+    library: Annotated[str | None, Query(description="default: the caller's library")] = None,
+    needs_attention: Annotated[bool, Query(description="only requests waiting for this library")] = False,
+    deadline_within: Annotated[
+        int | None, Query(ge=0, le=3650, description="a deadline within this many days")
+    ] = None,
+) -> Page[RequestSummary]:
+    """Requests of a library, newest first, filtered by side, state, needs-attention and deadline."""
+    filters = service.ListFilter(
+        side=side,
+        states=tuple(state or ()),
+        library=library,
+        needs_attention=needs_attention,
+        deadline_within_days=deadline_within,
+    )
+    items, total = service.list_requests(
+        session, principal, filters, page.limit, page.offset, utcnow().date()
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/{request_id}", response_model=RequestOut, summary="A request with both sides and its timeline")
+def get_request(
+    request_id: RequestId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    as_role: Annotated[Role | None, Query(description="national administrators: view as this role")] = None,
+) -> RequestOut:
+    """Both sides, the rota with reasons (and the excluded libraries), every event, and the actions the
+    caller may take now with the fields each needs. A lender never sees the patron."""
+    return service.view(session, request_id, principal, as_role)
+
+
+@router.post(
+    "/{request_id}/actions/{action}",
+    response_model=RequestOut,
+    summary="Take an action on a request",
+    responses={409: {"description": "not allowed now: the body has `state` and `allowed_actions`"}},
+)
+def take_action(
+    request_id: RequestId,
+    action: Action,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: ActionIn | None = None,
+) -> RequestOut:
+    """One step of the request: the lender answers (`will_supply`, `unfilled`, `ship`, …), the borrowing
+    library receives, checks out, renews, returns. 409 with the current state and the allowed actions
+    when the step is not allowed now; 422 naming the field when one it needs is missing."""
+    body = body or ActionIn()
+    service.act(session, request_id, action, principal, body, utcnow())
+    session.commit()
+    return service.view(session, request_id, principal, body.as_role)
+
+
+@router.post("/{request_id}/rota/order", response_model=RequestOut, summary="Reorder the rota")
+def reorder_rota(
+    request_id: RequestId, body: RotaOrderIn, session: SessionDep, principal: PrincipalDep
+) -> RequestOut:
+    """The named lenders (not yet asked) first, in the given order; lenders already asked keep their place."""
+    service.reorder_rota(session, request_id, body.isils, principal, utcnow())
+    session.commit()
+    return service.view(session, request_id, principal)
+
+
+@router.post("/{request_id}/rota/lenders", response_model=RequestOut, summary="Add a lender to the rota")
+def add_lender(
+    request_id: RequestId, body: AddLenderIn, session: SessionDep, principal: PrincipalDep
+) -> RequestOut:
+    """Add a lender by hand, at the end or at a position not yet asked (also one the builder excluded)."""
+    service.add_rota_lender(session, request_id, body.isil, body.reason, body.position, principal, utcnow())
+    session.commit()
+    return service.view(session, request_id, principal)

@@ -1,0 +1,220 @@
+"""Lending's data as it crosses the edge: what the API accepts and answers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fjernlaan.accounts.model import PatronCategory
+from fjernlaan.lending.model import Action, RequesterState, Role, ServiceType, SupplierState
+
+
+class CitationIn(BaseModel):
+    """A free-form citation for an item the catalogue does not have; staff then source it by hand."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=2000)
+    author: str | None = Field(default=None, max_length=500)
+    year: int | None = Field(default=None, ge=1, le=9999)
+    publisher: str | None = Field(default=None, max_length=500)
+    isbn: str | None = Field(default=None, max_length=32)
+    issn: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class PlacedBy(StrEnum):
+    """Who asked: library staff for a patron, or the patron (through the library's own channels)."""
+
+    STAFF = "staff"
+    PATRON = "patron"
+
+
+class PlaceRequestIn(BaseModel):
+    """`POST /api/v1/requests`: a record id from the catalogue, or a citation; the patron by id or card."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    record_id: int | None = Field(default=None, ge=1, description="the catalogue's record id")
+    citation: CitationIn | None = None
+    patron_id: int | None = Field(default=None, ge=1)
+    card_number: str | None = Field(default=None, min_length=1, max_length=64)
+    requester_isil: str | None = Field(
+        default=None, description="the borrowing library (default: the caller's library)"
+    )
+    pickup_isil: str | None = Field(
+        default=None, description="where the patron collects (default: requester)"
+    )
+    need_before: date | None = Field(
+        default=None, description="the patron's need-before date (default: the principles' need_before_days)"
+    )
+    service_type: ServiceType = ServiceType.LOAN
+    patron_category: PatronCategory | None = Field(
+        default=None, description="default: the patron's registered category"
+    )
+    placed_by: PlacedBy = PlacedBy.STAFF
+
+    @model_validator(mode="after")
+    def _one_item_and_one_patron(self) -> PlaceRequestIn:
+        if (self.record_id is None) == (self.citation is None):
+            raise ValueError("give either record_id or citation")
+        if self.patron_id is None and self.card_number is None:
+            raise ValueError("give the patron's patron_id or card_number")
+        return self
+
+
+class ActionIn(BaseModel):
+    """The body of `POST /api/v1/requests/{id}/actions/{action}`; each action needs some fields."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=2000)
+    condition: str | None = Field(default=None, max_length=2000)
+    fee_dkk: float | None = Field(default=None, ge=0)
+    due_date: date | None = None
+    as_role: Role | None = Field(
+        default=None,
+        description=(
+            "act as `patron` (requester staff passing on the patron's own wish) or, for national "
+            "administrators, as `requester_staff` or `supplier_staff`"
+        ),
+    )
+
+
+class RotaOrderIn(BaseModel):
+    """Staff's order for the lenders not asked yet: the named ones first, in this order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    isils: list[str] = Field(min_length=1, max_length=1000)
+
+
+class AddLenderIn(BaseModel):
+    """A lender staff add by hand (at the end, or at a rota position not yet asked)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    isil: str = Field(min_length=3, max_length=16)
+    reason: str = Field(min_length=1, max_length=500)
+    position: int | None = Field(default=None, ge=0)
+
+
+class PatronOut(BaseModel):
+    """The patron, shown to the borrowing library only (never to a lender)."""
+
+    id: int
+    name: str
+    card_number: str
+    email: str | None
+    language: str
+
+
+class RotaEntryOut(BaseModel):
+    """A lender on the rota, why it is there, and its attempt if it was asked."""
+
+    position: int
+    isil: str
+    tier: str | None
+    score: float | None
+    via_isil: str | None
+    reasons: list[str]
+    attempt_state: SupplierState | None = None
+
+
+class ExclusionOut(BaseModel):
+    """A holding library that is not asked, and why."""
+
+    isil: str
+    reasons: list[str]
+
+
+class AttemptOut(BaseModel):
+    """One lender asked: the supplier side."""
+
+    position: int
+    isil: str
+    state: SupplierState
+    condition: str | None
+    fee_dkk: float | None
+    answer_due: date | None
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    """One step of the timeline."""
+
+    at: datetime
+    side: str
+    action: str
+    from_state: str | None
+    to_state: str
+    by_role: str
+    by_user: str | None
+    by_isil: str | None
+    reason: str | None
+    position: int | None
+    isil: str | None
+
+
+class AllowedActionOut(BaseModel):
+    """An action the caller may take now, with the fields its body needs."""
+
+    action: Action
+    needs: list[str]
+    path: str
+
+
+class RequestOut(BaseModel):
+    """A request with both sides, the rota with reasons, the timeline and what the caller may do."""
+
+    id: int
+    state: RequesterState
+    service_type: ServiceType
+    delivered_as: ServiceType | None
+    title: str
+    record_id: int | None
+    citation: dict[str, object]
+    needs_sourcing: bool
+    requester_isil: str
+    pickup_isil: str
+    patron_category: str
+    patron: PatronOut | None = Field(description="only the borrowing library sees the patron")
+    principles_version: str
+    position: int | None
+    current_lender_isil: str | None
+    current_attempt_state: SupplierState | None
+    need_before: date | None
+    answer_due: date | None
+    due_date: date | None
+    pickup_due: date | None
+    renewals_used: int
+    replacement_charge_dkk: float | None
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+    viewer_role: Role
+    rota: list[RotaEntryOut]
+    excluded: list[ExclusionOut]
+    attempts: list[AttemptOut]
+    events: list[EventOut]
+    allowed_actions: list[AllowedActionOut]
+    can_edit_rota: bool
+
+
+class RequestSummary(BaseModel):
+    """A request in a list (no patron data: lists serve both sides)."""
+
+    id: int
+    state: RequesterState
+    service_type: ServiceType
+    title: str
+    requester_isil: str
+    current_lender_isil: str | None
+    need_before: date | None
+    next_deadline: date | None
+    attention: str | None
+    principles_version: str
+    created_at: datetime
+    updated_at: datetime

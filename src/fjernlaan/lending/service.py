@@ -1,0 +1,1006 @@
+"""Lending's use cases: place a request, act on it, edit its rota, read it, list requests.
+
+Each function runs inside the caller's unit of work: the state change, its event rows and the
+messages it causes (e-mails through the outbox) are written in one transaction, so they commit
+together or not at all. The pure rules live in `model.py`; this module loads the aggregate, asks the
+model, and stores what the model returns.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from fjernlaan.accounts.model import Principal, require_staff_of
+from fjernlaan.accounts.service import find_patron
+from fjernlaan.accounts.store import PatronRow
+from fjernlaan.catalogue import service as catalogue
+from fjernlaan.directory import service as directory
+from fjernlaan.directory.model import Library, WorkingCalendar, normalise_isil
+from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fjernlaan.lending import model as lm
+from fjernlaan.lending.principles import Principles, Tier, load_principles
+from fjernlaan.lending.schemas import (
+    ActionIn,
+    AllowedActionOut,
+    AttemptOut,
+    EventOut,
+    ExclusionOut,
+    PatronOut,
+    PlacedBy,
+    PlaceRequestIn,
+    RequestOut,
+    RequestSummary,
+    RotaEntryOut,
+)
+from fjernlaan.lending.store import AttemptRow, EventRow, RequestRow, RotaEntryRow
+from fjernlaan.notify.mail import TEMPLATES
+from fjernlaan.notify.service import queue_email
+
+R = lm.RequesterState
+S = lm.SupplierState
+
+# Requester states in which the borrowing library has something to do, and those in which the
+# current lender has: the lists' "needs attention" filter reads the column these fill.
+REQUESTER_ATTENTION = frozenset(
+    {R.SUBMITTED, R.VALIDATED, R.SOURCING, R.END_OF_ROTA, R.CONDITIONAL, R.SHIPPED, R.OVERDUE, R.RECALLED}
+)
+SUPPLIER_ATTENTION = frozenset(
+    {R.SENT, R.EXPECTS_TO_SUPPLY, R.CANCEL_PENDING, R.RENEW_PENDING, R.RETURN_SHIPPED}
+)
+# States before anything was shipped: the need-before date still matters.
+_BEFORE_SHIPMENT = frozenset(
+    {R.SUBMITTED, R.VALIDATED, R.SOURCING, R.SENT, R.EXPECTS_TO_SUPPLY, R.CONDITIONAL, R.END_OF_ROTA}
+)
+_ON_LOAN = frozenset({R.RECEIVED, R.CHECKED_OUT, R.RENEW_PENDING, R.OVERDUE, R.RECALLED})
+
+# How far back "recent" load goes for fair share and turnaround, and how long the figures are reused.
+LOAD_WINDOW_DAYS = 365
+CACHE_SECONDS = 10.0
+OVERDUE_REMINDER_EVERY_DAYS = 7
+
+
+# --------------------------------------------------------------------------------------------------
+# Principles and cached directory figures
+# --------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def principles_named(name: str) -> Principles:
+    """A principles version by bundled name or path (cached: the files do not change while running)."""
+    return load_principles(name)
+
+
+class _TtlCache:
+    """Per-database values reused for a few seconds: the directory and the load figures change slowly,
+    and placing a request must not read 1,000 libraries each time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[str, str]) -> Any | None:
+        with self._lock:
+            hit = self._values.get(key)
+        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[str, str], value: Any) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_cache = _TtlCache()
+
+
+def clear_caches() -> None:
+    """Forget cached directory and load figures (tests that change the directory call this)."""
+    _cache.clear()
+
+
+def _db_key(session: Session) -> str:
+    bind = session.get_bind()
+    return f"{id(bind)}:{bind.engine.url!r}"
+
+
+def _libraries(session: Session) -> dict[str, Library]:
+    key = (_db_key(session), "libraries")
+    cached: dict[str, Library] | None = _cache.get(key)
+    if cached is None:
+        cached = {lib.isil: lib for lib in directory.all_libraries(session)}
+        _cache.put(key, cached)
+    return cached
+
+
+def _calendar(session: Session, isil: str) -> WorkingCalendar:
+    key = (_db_key(session), f"calendar:{isil}")
+    cached: WorkingCalendar | None = _cache.get(key)
+    if cached is None:
+        cached = directory.working_calendar(session, isil)
+        _cache.put(key, cached)
+    return cached
+
+
+def lender_load(session: Session, now: datetime) -> dict[str, lm.LenderLoad]:
+    """Each lender's recent load: requests received (attempts) in the last year and its median
+    turnaround (asked to shipped) in days.
+
+    The catalogue does not expose holdings counts per library, so every lender counts one unit of
+    holdings: fair share then compares a lender's requests with the network's average per lender.
+    """
+    key = (_db_key(session), "load")
+    cached: dict[str, lm.LenderLoad] | None = _cache.get(key)
+    if cached is not None:
+        return cached
+    since = now - timedelta(days=LOAD_WINDOW_DAYS)
+    counts = dict(
+        session.execute(
+            select(AttemptRow.isil, func.count())
+            .where(AttemptRow.created_at >= since)
+            .group_by(AttemptRow.isil)
+        ).all()
+    )
+    durations: dict[str, list[float]] = {}
+    for isil, created, shipped in session.execute(
+        select(AttemptRow.isil, AttemptRow.created_at, AttemptRow.shipped_at).where(
+            AttemptRow.created_at >= since, AttemptRow.shipped_at.is_not(None)
+        )
+    ):
+        if shipped is None:
+            continue
+        durations.setdefault(isil, []).append((shipped - created).total_seconds() / 86400)
+    result = {
+        isil: lm.LenderLoad(
+            requests_received=int(n),
+            holdings_count=1,
+            median_turnaround_days=statistics.median(durations[isil]) if isil in durations else None,
+        )
+        for isil, n in counts.items()
+    }
+    _cache.put(key, result)
+    return result
+
+
+def rota_for_record(
+    session: Session,
+    record_pk: int,
+    requester: Library,
+    principles: Principles,
+    now: datetime,
+    already_unfilled: Iterable[str] = (),
+) -> lm.Rota:
+    """Build the rota for a catalogue record: its holdings, the directory, calendars and load."""
+    record = catalogue.get_record(session, record_pk)
+    holdings = catalogue.holdings_for_record(session, record_pk)
+    infos = [lm.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
+    libraries = _libraries(session)
+    calendars = {h.isil: _calendar(session, h.isil) for h in infos if h.isil in libraries}
+    return lm.build_rota(
+        lm.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
+        infos,
+        requester,
+        libraries,
+        calendars,
+        lender_load(session, now),
+        principles,
+        now.date(),
+        already_unfilled,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading and storing the aggregate
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Loaded:
+    """A request's rows, as loaded for one use case."""
+
+    row: RequestRow
+    entries: list[RotaEntryRow]
+    attempts: list[AttemptRow]
+
+    @property
+    def rota(self) -> list[RotaEntryRow]:
+        """The entries on the rota, in position order."""
+        return sorted((e for e in self.entries if e.position is not None), key=lambda e: e.position or 0)
+
+    @property
+    def excluded(self) -> list[RotaEntryRow]:
+        """The libraries left off, in ISIL order."""
+        return sorted((e for e in self.entries if e.position is None), key=lambda e: e.isil)
+
+    def aggregate(self) -> lm.RequestAggregate:
+        """The state machines' view of the rows."""
+        row = self.row
+        return lm.RequestAggregate(
+            service_type=lm.ServiceType(row.service_type),
+            state=R(row.state),
+            lenders=tuple(_terms(e) for e in self.rota),
+            position=row.position,
+            attempts=tuple(
+                lm.Attempt(a.position, a.isil, S(a.state), a.condition, a.fee_dkk) for a in self.attempts
+            ),
+            delivered_as=lm.ServiceType(row.delivered_as) if row.delivered_as else None,
+            renewals_used=row.renewals_used,
+            due_date=row.due_date,
+            need_before=row.need_before,
+            principles_version=row.principles_version,
+            pickup_window_days=row.pickup_window_days,
+        )
+
+
+def _terms(entry: RotaEntryRow) -> lm.LenderTerms:
+    if entry.terms:
+        return lm.LenderTerms(isil=entry.isil, **{k: v for k, v in entry.terms.items() if k != "isil"})
+    return lm.LenderTerms(isil=entry.isil)
+
+
+def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
+    data = asdict(terms)
+    data.pop("isil")
+    return data
+
+
+def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
+    """The request's rows; `lock` takes the row lock (`FOR UPDATE` on PostgreSQL) for a change."""
+    row = session.get(RequestRow, request_id, with_for_update=lock or None, populate_existing=lock)
+    if row is None:
+        raise NotFound(f"no request {request_id}", field="request_id")
+    entries = list(session.scalars(select(RotaEntryRow).where(RotaEntryRow.request_id == request_id)))
+    attempts = list(
+        session.scalars(
+            select(AttemptRow)
+            .where(AttemptRow.request_id == request_id)
+            .order_by(AttemptRow.position, AttemptRow.id)
+        )
+    )
+    return Loaded(row, entries, attempts)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the lending role, and the user and library behind it (None for the worker)."""
+
+    role: lm.Role
+    username: str | None = None
+    isil: str | None = None
+
+
+SYSTEM = Actor(lm.Role.SYSTEM, "worker")
+
+
+def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+    for entry in loaded.entries:
+        session.delete(entry)
+    loaded.entries = []
+    for position, candidate in enumerate(rota.candidates):
+        lib = libraries.get(candidate.isil)
+        terms = lm.LenderTerms.from_library(lib) if lib is not None else lm.LenderTerms(candidate.isil)
+        old = next((e for e in loaded.rota if e.isil == candidate.isil and e.terms), None)
+        loaded.entries.append(
+            RotaEntryRow(
+                request_id=loaded.row.id,
+                position=position,
+                isil=candidate.isil,
+                tier=candidate.tier.value,
+                score=candidate.score,
+                via_isil=candidate.via_isil,
+                reasons=list(candidate.reasons),
+                terms=old.terms if old is not None else _terms_json(terms),
+            )
+        )
+    for exclusion in rota.excluded:
+        loaded.entries.append(
+            RotaEntryRow(
+                request_id=loaded.row.id, position=None, isil=exclusion.isil, reasons=list(exclusion.reasons)
+            )
+        )
+    session.add_all(loaded.entries)
+
+
+def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
+    candidates = tuple(
+        lm.RotaEntry(
+            e.isil, Tier(e.tier) if e.tier else Tier.SPECIAL, e.score or 0.0, tuple(e.reasons), e.via_isil
+        )
+        for e in loaded.rota
+    )
+    excluded = tuple(lm.Exclusion(e.isil, tuple(e.reasons)) for e in loaded.excluded)
+    national = next((e.via_isil for e in loaded.rota if e.via_isil), None)
+    return lm.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
+
+
+def _event(session: Session, request_id: int, event: lm.Event, actor: Actor) -> None:
+    session.add(
+        EventRow(
+            request_id=request_id,
+            at=event.at,
+            side=event.side.value,
+            action=event.action.value,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            by_role=event.by_role.value,
+            by_user=actor.username,
+            by_isil=actor.isil,
+            reason=event.reason,
+            position=event.position,
+            isil=event.isil,
+        )
+    )
+
+
+def _refresh_derived(row: RequestRow) -> None:
+    """The list columns: who must act next, and the nearest deadline."""
+    state = R(row.state)
+    row.attention = (
+        "requester" if state in REQUESTER_ATTENTION else "supplier" if state in SUPPLIER_ATTENTION else None
+    )
+    dates = [row.answer_due, row.pickup_due]
+    if state in _BEFORE_SHIPMENT:
+        dates.append(row.need_before)
+    if state in _ON_LOAN:
+        dates.append(row.due_date)
+    present = [d for d in dates if d is not None]
+    row.next_deadline = min(present) if present else None
+
+
+def apply(
+    session: Session,
+    loaded: Loaded,
+    action: lm.Action,
+    actor: Actor,
+    now: datetime,
+    data: lm.ActionInput | None = None,
+) -> lm.Outcome:
+    """Apply one action to a loaded request and store the result, its events and its messages.
+
+    An illegal transition is a `Conflict` (409) carrying the current states and the allowed actions.
+    """
+    aggregate = loaded.aggregate()
+    try:
+        outcome = lm.apply_action(aggregate, action, actor.role, at=now, data=data)
+    except lm.IllegalTransition as exc:
+        raise _conflict(exc, loaded.row.id) from exc
+    row = loaded.row
+    new = outcome.aggregate
+    today = now.date()
+    row.state = new.state.value
+    row.delivered_as = new.delivered_as.value if new.delivered_as else None
+    row.position = new.position
+    terms = new.current_terms
+    row.current_lender_isil = terms.isil if terms else None
+    row.renewals_used = new.renewals_used
+    row.due_date = new.due_date
+    row.updated_at = now
+    # Attempts: the model only changes the last one or appends a new one.
+    for index, attempt in enumerate(new.attempts):
+        if index < len(loaded.attempts):
+            stored = loaded.attempts[index]
+            if stored.state != attempt.state.value:
+                stored.state = attempt.state.value
+                if attempt.state in (S.SHIPPED, S.COPY_COMPLETED) and stored.shipped_at is None:
+                    stored.shipped_at = now
+                if not attempt.is_open:
+                    stored.ended_at = now
+                    stored.answer_due = None
+            stored.condition = attempt.condition
+            stored.fee_dkk = attempt.fee_dkk
+        else:
+            stored = AttemptRow(
+                request_id=row.id,
+                position=attempt.position,
+                isil=attempt.isil,
+                state=attempt.state.value,
+                created_at=now,
+            )
+            session.add(stored)
+            loaded.attempts.append(stored)
+    for event in outcome.events:
+        _event(session, row.id, event, actor)
+    for effect in outcome.effects:
+        _carry_out(session, loaded, effect, now, today)
+    if new.is_terminal:
+        row.ended_at = now
+        row.answer_due = row.pickup_due = row.next_reminder_on = None
+    _refresh_derived(row)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"request {row.id} was changed by someone else at the same time; load it and try again",
+            field="request_id",
+        ) from exc
+    return outcome
+
+
+def _conflict(exc: lm.IllegalTransition, request_id: int) -> Conflict:
+    return Conflict(
+        exc.message,
+        field="action",
+        extra={
+            "state": exc.requester_state.value,
+            "supplier_state": exc.supplier_state.value if exc.supplier_state else None,
+            "allowed_actions": [_allowed_out(a, request_id).model_dump(mode="json") for a in exc.allowed],
+        },
+    )
+
+
+def _allowed_out(allowed: lm.AllowedAction, request_id: int) -> AllowedActionOut:
+    return AllowedActionOut(
+        action=allowed.action,
+        needs=list(allowed.needs),
+        path=f"/api/v1/requests/{request_id}/actions/{allowed.action.value}",
+    )
+
+
+def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetime, today: date) -> None:
+    row = loaded.row
+    if isinstance(effect, lm.ScheduleDeadline):
+        if effect.kind is lm.DeadlineKind.ANSWER and effect.isil is not None:
+            days = effect.working_days or 0
+            due = (
+                _calendar(session, effect.isil).add_working_days(today, days)
+                if effect.isil in _libraries(session)
+                else today + timedelta(days=days)
+            )
+            row.answer_due = due
+            loaded.attempts[-1].answer_due = due
+        elif effect.kind is lm.DeadlineKind.PICKUP:
+            row.pickup_due = effect.on
+        elif effect.kind is lm.DeadlineKind.DUE:
+            row.next_reminder_on = None
+    elif isinstance(effect, lm.CancelDeadline):
+        if effect.kind is lm.DeadlineKind.ANSWER:
+            row.answer_due = None
+        elif effect.kind is lm.DeadlineKind.PICKUP:
+            row.pickup_due = None
+        else:
+            row.next_reminder_on = None
+    elif isinstance(effect, lm.ChargeReplacement):
+        row.replacement_charge_dkk = effect.amount_dkk
+    elif isinstance(effect, lm.NotifyPatron):
+        if effect.kind == "overdue":
+            # The borrowing library's first reminder goes out on the worker's next pass.
+            row.next_reminder_on = today
+        _mail_patron(session, loaded, effect.kind, now)
+    # NotifyLender / NotifyRequester: each library's staff queue is the lists' "needs attention"
+    # filter and the lenders' daily digest; ISO 18626 peers are the iso18626 area's business.
+
+
+# Patron mails that have templates; other NotifyPatron kinds are shown at the library's desk only.
+PATRON_TEMPLATES = {
+    "ready_for_pickup": "patron_ready_for_pickup",
+    "unfilled": "patron_unfilled",
+    "overdue": "patron_overdue",
+}
+
+
+def _library_name(session: Session, isil: str) -> str:
+    lib = _libraries(session).get(isil)
+    return lib.name if lib is not None else isil
+
+
+def _mail_patron(session: Session, loaded: Loaded, kind: str, now: datetime) -> None:
+    template = PATRON_TEMPLATES.get(kind)
+    row = loaded.row
+    if template is None or row.patron_id is None:
+        return
+    patron = session.get(PatronRow, row.patron_id)
+    if patron is None or not patron.email:
+        return
+    reason = _last_reason(session, row.id) or "—"
+    context = {
+        "patron_name": patron.name,
+        "title": row.title,
+        "pickup_library": _library_name(session, row.pickup_isil),
+        "home_library": _library_name(session, row.requester_isil),
+        "pickup_by": row.pickup_due.isoformat() if row.pickup_due else "",
+        "due_date": row.due_date.isoformat() if row.due_date else "",
+        "reason": reason,
+    }
+    queue_email(
+        session,
+        to=[patron.email],
+        template=template,
+        lang=patron.language,
+        context=context,
+        idempotency_key=f"lending:{row.id}:patron:{kind}:{row.version}",
+        ordering_key=f"lending:{row.id}:patron",
+    )
+
+
+def _last_reason(session: Session, request_id: int) -> str | None:
+    session.flush()
+    return session.scalar(
+        select(EventRow.reason)
+        .where(EventRow.request_id == request_id, EventRow.reason.is_not(None))
+        .order_by(EventRow.id.desc())
+        .limit(1)
+    )
+
+
+def template_exists(name: str) -> bool:
+    """True when both languages of a mail template exist."""
+    return all((TEMPLATES / f"{name}.{lang}.txt").exists() for lang in ("da", "en"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Who the caller is on a request
+# --------------------------------------------------------------------------------------------------
+
+
+def _lender_isils(loaded: Loaded) -> set[str]:
+    """Every library that was asked (the foreign library and the national library mediating it)."""
+    via = {e.isil: e.via_isil for e in loaded.rota}
+    isils: set[str] = set()
+    for attempt in loaded.attempts:
+        isils.add(attempt.isil)
+        if via.get(attempt.isil):
+            isils.add(via[attempt.isil] or "")
+    return isils
+
+
+def _is_current_lender(loaded: Loaded, isil: str | None) -> bool:
+    current = loaded.row.current_lender_isil
+    if isil is None or current is None:
+        return False
+    via = next((e.via_isil for e in loaded.rota if e.isil == current), None)
+    return isil in (current, via)
+
+
+def viewer_role(principal: Principal, loaded: Loaded, as_role: lm.Role | None = None) -> lm.Role:
+    """The lending role the principal has on this request; NotFound for libraries not involved, so a
+    request's existence does not leak to them."""
+    row = loaded.row
+    if principal.is_national_admin:
+        if as_role in (lm.Role.SUPPLIER_STAFF, lm.Role.PATRON, lm.Role.REQUESTER_STAFF):
+            return as_role
+        return lm.Role.REQUESTER_STAFF
+    isil = principal.library_isil
+    if isil is not None and isil == row.requester_isil:
+        return lm.Role.PATRON if as_role is lm.Role.PATRON else lm.Role.REQUESTER_STAFF
+    if isil is not None and isil in _lender_isils(loaded):
+        return lm.Role.SUPPLIER_STAFF
+    raise NotFound(f"no request {row.id}", field="request_id")
+
+
+def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.AllowedAction, ...]:
+    # A lender that was asked earlier may still read the request but no longer act on it.
+    if (
+        role is lm.Role.SUPPLIER_STAFF
+        and not principal.is_national_admin
+        and not _is_current_lender(loaded, principal.library_isil)
+    ):
+        return ()
+    return lm.allowed_for(loaded.aggregate(), role)
+
+
+# --------------------------------------------------------------------------------------------------
+# Use cases
+# --------------------------------------------------------------------------------------------------
+
+
+def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> PatronRow:
+    if data.patron_id is not None:
+        patron = session.get(PatronRow, data.patron_id)
+        if patron is None or patron.home_library_isil != requester_isil:
+            raise DomainError(f"no patron {data.patron_id} at {requester_isil}", field="patron_id")
+        return patron
+    assert data.card_number is not None
+    found = find_patron(session, requester_isil, data.card_number)
+    if found is None:
+        raise DomainError(f"no patron with card {data.card_number} at {requester_isil}", field="card_number")
+    return found
+
+
+def place(
+    session: Session,
+    data: PlaceRequestIn,
+    principal: Principal,
+    principles_name: str,
+    now: datetime,
+) -> int:
+    """Place a request for a patron: validate it, build the rota under the active principles and ask
+    the first lender (or fill it locally, or leave a citation for staff to source). Returns its id."""
+    requester_isil = normalise_isil(data.requester_isil or principal.library_isil or "")
+    require_staff_of(principal, requester_isil)
+    libraries = _libraries(session)
+    requester = libraries.get(requester_isil) or directory.get_library(session, requester_isil)
+    pickup_isil = normalise_isil(data.pickup_isil) if data.pickup_isil else requester_isil
+    if pickup_isil not in libraries and not directory.library_exists(session, pickup_isil):
+        raise DomainError(f"no library with ISIL {pickup_isil}", field="pickup_isil")
+    patron = _patron_for(session, data, requester_isil)
+    principles = principles_named(principles_name)
+    today = now.date()
+    need_before = data.need_before or today + timedelta(days=principles.defaults.need_before_days)
+    if need_before <= today:
+        raise DomainError("the need-before date must be after today", field="need_before")
+    if data.record_id is not None:
+        title = catalogue.get_record(session, data.record_id).title
+        citation: dict[str, Any] = {}
+    else:
+        assert data.citation is not None
+        citation = data.citation.model_dump(exclude_none=True)
+        title = data.citation.title
+    placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
+    row = RequestRow(
+        state=R.SUBMITTED.value,
+        service_type=data.service_type.value,
+        requester_isil=requester_isil,
+        pickup_isil=pickup_isil,
+        patron_id=patron.id,
+        patron_category=(data.patron_category.value if data.patron_category else patron.category),
+        placed_by=placed_role.value,
+        record_pk=data.record_id,
+        title=title,
+        citation=citation,
+        needs_sourcing=data.record_id is None,
+        principles_version=principles.version,
+        renewals_used=0,
+        reminders_sent=0,
+        need_before=need_before,
+        pickup_window_days=requester.policy.pickup_window_days,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    actor = Actor(placed_role, principal.username, requester_isil)
+    session.add(
+        EventRow(
+            request_id=row.id,
+            at=now,
+            side=lm.Side.REQUESTER.value,
+            action="place",
+            from_state=None,
+            to_state=R.SUBMITTED.value,
+            by_role=placed_role.value,
+            by_user=actor.username,
+            by_isil=actor.isil,
+            reason=f"placed under the {principles.version} principles",
+        )
+    )
+    loaded = Loaded(row, [], [])
+    apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now)
+    if data.record_id is None:
+        apply(
+            session,
+            loaded,
+            lm.Action.START_SOURCING,
+            SYSTEM,
+            now,
+            lm.ActionInput(reason="not in the catalogue: staff source it"),
+        )
+        return row.id
+    rota = rota_for_record(session, data.record_id, requester, principles, now)
+    if rota.filled_locally:
+        apply(
+            session,
+            loaded,
+            lm.Action.FILL_LOCALLY,
+            SYSTEM,
+            now,
+            lm.ActionInput(reason="an available copy at the requesting library"),
+        )
+        return row.id
+    apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now)
+    _store_rota(session, loaded, rota, libraries)
+    session.flush()
+    apply(session, loaded, lm.Action.SEND, SYSTEM, now)
+    return row.id
+
+
+def act(
+    session: Session,
+    request_id: int,
+    action: lm.Action,
+    principal: Principal,
+    body: ActionIn,
+    now: datetime,
+) -> None:
+    """One caller's action on a request (`POST /requests/{id}/actions/{action}`)."""
+    loaded = load(session, request_id, lock=True)
+    role = viewer_role(principal, loaded, body.as_role)
+    if (
+        role is lm.Role.SUPPLIER_STAFF
+        and not principal.is_national_admin
+        and not _is_current_lender(loaded, principal.library_isil)
+    ):
+        aggregate = loaded.aggregate()
+        attempt = aggregate.open_attempt
+        raise _conflict(
+            lm.IllegalTransition(
+                action,
+                role,
+                aggregate.state,
+                attempt.state if attempt else None,
+                (),
+                "your library is no longer the lender asked",
+            ),
+            request_id,
+        )
+    data = lm.ActionInput(
+        reason=body.reason, condition=body.condition, fee_dkk=body.fee_dkk, due_date=body.due_date
+    )
+    apply(session, loaded, action, Actor(role, principal.username, principal.library_isil), now, data)
+    if action is lm.Action.SEND:
+        loaded.row.needs_sourcing = False
+
+
+def _editable(loaded: Loaded, principal: Principal) -> None:
+    role = viewer_role(principal, loaded)
+    if role is not lm.Role.REQUESTER_STAFF:
+        raise PermissionDenied("only the borrowing library's staff may edit the rota")
+    if R(loaded.row.state) in lm.REQUESTER_TERMINAL:
+        raise Conflict(
+            f"request {loaded.row.id} has ended ({loaded.row.state}); its rota is closed", field="rota"
+        )
+
+
+def _rota_event(session: Session, loaded: Loaded, principal: Principal, now: datetime, why: str) -> None:
+    state = loaded.row.state
+    session.add(
+        EventRow(
+            request_id=loaded.row.id,
+            at=now,
+            side=lm.Side.REQUESTER.value,
+            action="edit_rota",
+            from_state=state,
+            to_state=state,
+            by_role=lm.Role.REQUESTER_STAFF.value,
+            by_user=principal.username,
+            by_isil=principal.library_isil,
+            reason=why,
+            position=loaded.row.position,
+        )
+    )
+    loaded.row.updated_at = now
+    _refresh_derived(loaded.row)
+
+
+def _check_and_store(session: Session, loaded: Loaded, rota: lm.Rota) -> None:
+    libraries = _libraries(session)
+    aggregate = loaded.aggregate()
+    old_terms = {t.isil: t for t in aggregate.lenders}
+    lenders = [
+        old_terms.get(e.isil)
+        or (lm.LenderTerms.from_library(libraries[e.isil]) if e.isil in libraries else lm.LenderTerms(e.isil))
+        for e in rota.candidates
+    ]
+    lm.with_rota(aggregate, lenders)  # refuses moving or removing lenders already asked
+    _store_rota(session, loaded, rota, libraries)
+
+
+def reorder_rota(
+    session: Session, request_id: int, isils: Sequence[str], principal: Principal, now: datetime
+) -> None:
+    """Staff's order for the lenders not asked yet (the asked ones keep their places)."""
+    loaded = load(session, request_id, lock=True)
+    _editable(loaded, principal)
+    requester = _libraries(session).get(loaded.row.requester_isil) or directory.get_library(
+        session, loaded.row.requester_isil
+    )
+    rota = _rota_value(loaded, requester)
+    asked = [e.isil for e in rota.candidates[: loaded.aggregate().next_position]]
+    wanted = [normalise_isil(i) for i in isils]
+    clash = [i for i in wanted if i in asked]
+    if clash:
+        raise DomainError(f"{', '.join(clash)} was already asked and keeps its place", field="isils")
+    new = lm.reorder(rota, [*asked, *wanted])
+    _check_and_store(session, loaded, new)
+    _rota_event(session, loaded, principal, now, "rota reordered: " + ", ".join(wanted))
+    session.flush()
+
+
+def add_rota_lender(
+    session: Session,
+    request_id: int,
+    isil: str,
+    reason: str,
+    position: int | None,
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """Staff add a lender by hand (also one the rota builder excluded, keeping why it was)."""
+    loaded = load(session, request_id, lock=True)
+    _editable(loaded, principal)
+    lib_isil = normalise_isil(isil)
+    libraries = _libraries(session)
+    library = libraries.get(lib_isil) or directory.get_library(session, lib_isil)
+    requester = libraries.get(loaded.row.requester_isil) or directory.get_library(
+        session, loaded.row.requester_isil
+    )
+    rota = _rota_value(loaded, requester)
+    next_position = loaded.aggregate().next_position
+    if position is not None and position < next_position:
+        raise DomainError(f"positions before {next_position} were already asked", field="position")
+    new = lm.add_lender(rota, library, reason, position=position)
+    _check_and_store(session, loaded, new)
+    _rota_event(session, loaded, principal, now, f"added {lib_isil}: {reason.strip()}")
+    session.flush()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+
+def view(
+    session: Session, request_id: int, principal: Principal, as_role: lm.Role | None = None
+) -> RequestOut:
+    """The request as the caller may see it: a lender never sees the patron's name, card or e-mail."""
+    loaded = load(session, request_id)
+    role = viewer_role(principal, loaded, as_role)
+    row = loaded.row
+    patron: PatronOut | None = None
+    if role in (lm.Role.REQUESTER_STAFF, lm.Role.PATRON) and row.patron_id is not None:
+        found = session.get(PatronRow, row.patron_id)
+        if found is not None:
+            patron = PatronOut(
+                id=found.id,
+                name=found.name,
+                card_number=found.card_number,
+                email=found.email,
+                language=found.language,
+            )
+    by_position = {a.position: a for a in loaded.attempts}
+    events = session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
+    aggregate = loaded.aggregate()
+    open_attempt = aggregate.open_attempt
+    return RequestOut(
+        id=row.id,
+        state=R(row.state),
+        service_type=lm.ServiceType(row.service_type),
+        delivered_as=lm.ServiceType(row.delivered_as) if row.delivered_as else None,
+        title=row.title,
+        record_id=row.record_pk,
+        citation=dict(row.citation or {}),
+        needs_sourcing=row.needs_sourcing,
+        requester_isil=row.requester_isil,
+        pickup_isil=row.pickup_isil,
+        patron_category=row.patron_category,
+        patron=patron,
+        principles_version=row.principles_version,
+        position=row.position,
+        current_lender_isil=row.current_lender_isil,
+        current_attempt_state=open_attempt.state if open_attempt else None,
+        need_before=row.need_before,
+        answer_due=row.answer_due,
+        due_date=row.due_date,
+        pickup_due=row.pickup_due,
+        renewals_used=row.renewals_used,
+        replacement_charge_dkk=row.replacement_charge_dkk,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ended_at=row.ended_at,
+        viewer_role=role,
+        rota=[
+            RotaEntryOut(
+                position=e.position or 0,
+                isil=e.isil,
+                tier=e.tier,
+                score=e.score,
+                via_isil=e.via_isil,
+                reasons=list(e.reasons),
+                attempt_state=S(by_position[e.position].state) if e.position in by_position else None,
+            )
+            for e in loaded.rota
+        ],
+        excluded=[ExclusionOut(isil=e.isil, reasons=list(e.reasons)) for e in loaded.excluded],
+        attempts=[
+            AttemptOut(
+                position=a.position,
+                isil=a.isil,
+                state=S(a.state),
+                condition=a.condition,
+                fee_dkk=a.fee_dkk,
+                answer_due=a.answer_due,
+                created_at=a.created_at,
+            )
+            for a in loaded.attempts
+        ],
+        events=[
+            EventOut(
+                at=e.at,
+                side=e.side,
+                action=e.action,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                by_role=e.by_role,
+                by_user=e.by_user,
+                by_isil=e.by_isil,
+                reason=e.reason,
+                position=e.position,
+                isil=e.isil,
+            )
+            for e in events
+        ],
+        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal)],
+        can_edit_rota=role is lm.Role.REQUESTER_STAFF and R(row.state) not in lm.REQUESTER_TERMINAL,
+    )
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The filters of `GET /api/v1/requests`."""
+
+    side: lm.Side | None = None
+    states: tuple[lm.RequesterState, ...] = ()
+    library: str | None = None
+    needs_attention: bool = False
+    deadline_within_days: int | None = None
+
+
+def list_requests(
+    session: Session, principal: Principal, filters: ListFilter, limit: int, offset: int, today: date
+) -> tuple[list[RequestSummary], int]:
+    """Requests of a library (the caller's; national administrators may name any or none), newest first."""
+    library = normalise_isil(filters.library) if filters.library else principal.library_isil
+    if library is not None and not principal.is_national_admin and library != principal.library_isil:
+        raise PermissionDenied(f"only staff of {library} may list its requests")
+    if library is None and not principal.is_national_admin:
+        raise PermissionDenied("you belong to no library; name one with ?library=")
+    conditions: list[Any] = []
+    if library is not None:
+        as_requester = RequestRow.requester_isil == library
+        as_lender = exists().where(AttemptRow.request_id == RequestRow.id, AttemptRow.isil == library)
+        if filters.side is lm.Side.REQUESTER:
+            conditions.append(as_requester)
+        elif filters.side is lm.Side.SUPPLIER:
+            conditions.append(as_lender)
+        else:
+            conditions.append(or_(as_requester, as_lender))
+        if filters.needs_attention:
+            mine_to_do = []
+            if filters.side in (None, lm.Side.REQUESTER):
+                mine_to_do.append(and_(RequestRow.attention == "requester", as_requester))
+            if filters.side in (None, lm.Side.SUPPLIER):
+                mine_to_do.append(
+                    and_(RequestRow.attention == "supplier", RequestRow.current_lender_isil == library)
+                )
+            conditions.append(or_(*mine_to_do))
+    elif filters.needs_attention:
+        conditions.append(RequestRow.attention.is_not(None))
+    if filters.states:
+        conditions.append(RequestRow.state.in_([s.value for s in filters.states]))
+    if filters.deadline_within_days is not None:
+        conditions.append(RequestRow.next_deadline <= today + timedelta(days=filters.deadline_within_days))
+    total = session.scalar(select(func.count()).select_from(RequestRow).where(*conditions)) or 0
+    rows = session.scalars(
+        select(RequestRow).where(*conditions).order_by(RequestRow.id.desc()).limit(limit).offset(offset)
+    )
+    items = [
+        RequestSummary(
+            id=r.id,
+            state=R(r.state),
+            service_type=lm.ServiceType(r.service_type),
+            title=r.title,
+            requester_isil=r.requester_isil,
+            current_lender_isil=r.current_lender_isil,
+            need_before=r.need_before,
+            next_deadline=r.next_deadline,
+            attention=r.attention,
+            principles_version=r.principles_version,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+    return items, int(total)

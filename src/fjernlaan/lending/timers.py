@@ -1,0 +1,248 @@
+"""Lending's timers, run by the worker on every pass (`fjernlaan worker`, `jobs.run_once`).
+
+* no answer by the lender's deadline (working days on its calendar) → the attempt is Unfilled
+  ("no answer") and the request moves on;
+* the patron's need-before date passed → the request ends unfilled and the patron is told;
+* the due date passed → overdue (the patron is told), and the borrowing library is reminded weekly;
+* a received loan not collected within the pickup window → shipped back to the lender;
+* once a day, each lender gets a digest of the requests waiting for its answer.
+
+Each timer claims its due rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers),
+so several workers can run at once; each request is handled in its own savepoint, so one bad row does
+not hold back the others. A deadline is the last day still in time: the worker acts the day after.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from fjernlaan.db.outbox import OutboxMessage
+from fjernlaan.errors import DomainError
+from fjernlaan.jobs import register_timer
+from fjernlaan.lending import model as lm
+from fjernlaan.lending import service
+from fjernlaan.lending.store import AttemptRow, RequestRow
+from fjernlaan.notify.service import queue_email
+
+log = logging.getLogger("fjernlaan.lending.timers")
+R = lm.RequesterState
+BATCH = 200
+
+
+def _claim(session: Session, query: Select[Any]) -> list[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=RequestRow)
+    return list(session.scalars(query.order_by(RequestRow.id).limit(BATCH)))
+
+
+def _each(
+    session: Session,
+    ids: list[int],
+    now: datetime,
+    work: Callable[[service.Loaded], bool],
+) -> int:
+    done = 0
+    for request_id in ids:
+        try:
+            with session.begin_nested():
+                loaded = service.load(session, request_id, lock=True)
+                if work(loaded):
+                    done += 1
+        except DomainError as exc:
+            # Someone acted first (the state moved on) or the row is odd: log, leave it for staff.
+            log.info("lending timer skipped request %s: %s", request_id, exc.message)
+    return done
+
+
+def no_answer(session: Session, now: datetime) -> int:
+    """Lenders that did not answer by their deadline: the attempt becomes Unfilled, the request moves on."""
+    today = now.date()
+    ids = _claim(
+        session,
+        select(RequestRow.id).where(
+            RequestRow.state.in_([R.SENT.value, R.CANCEL_PENDING.value]),
+            RequestRow.answer_due < today,
+        ),
+    )
+
+    def work(loaded: service.Loaded) -> bool:
+        row = loaded.row
+        if row.answer_due is None or row.answer_due >= today:
+            return False
+        aggregate = loaded.aggregate()
+        attempt = aggregate.open_attempt
+        if attempt is None or attempt.state is not lm.SupplierState.RECEIVED:
+            row.answer_due = None  # the lender answered; nothing to time any more
+            return False
+        service.apply(session, loaded, lm.Action.NO_ANSWER, service.SYSTEM, now)
+        return True
+
+    return _each(session, ids, now, work)
+
+
+_NEED_BEFORE_STATES = [R.SOURCING, R.SENT, R.EXPECTS_TO_SUPPLY, R.CONDITIONAL, R.END_OF_ROTA]
+
+
+def need_before(session: Session, now: datetime) -> int:
+    """Requests whose need-before date passed before anything was shipped end unfilled."""
+    today = now.date()
+    ids = _claim(
+        session,
+        select(RequestRow.id).where(
+            RequestRow.state.in_([s.value for s in _NEED_BEFORE_STATES]),
+            RequestRow.need_before < today,
+        ),
+    )
+
+    def work(loaded: service.Loaded) -> bool:
+        service.apply(session, loaded, lm.Action.NEED_BEFORE_PASSED, service.SYSTEM, now)
+        return True
+
+    return _each(session, ids, now, work)
+
+
+def overdue(session: Session, now: datetime) -> int:
+    """Loans past their due date become overdue (the patron is told)."""
+    today = now.date()
+    ids = _claim(
+        session,
+        select(RequestRow.id).where(
+            RequestRow.state.in_([R.RECEIVED.value, R.CHECKED_OUT.value, R.RENEW_PENDING.value]),
+            RequestRow.due_date < today,
+        ),
+    )
+
+    def work(loaded: service.Loaded) -> bool:
+        service.apply(session, loaded, lm.Action.MARK_OVERDUE, service.SYSTEM, now)
+        return True
+
+    return _each(session, ids, now, work)
+
+
+def overdue_reminders(session: Session, now: datetime) -> int:
+    """Remind the borrowing library of each overdue loan, weekly until it is returned."""
+    today = now.date()
+    ids = _claim(
+        session,
+        select(RequestRow.id).where(
+            RequestRow.state.in_([R.OVERDUE.value, R.RECALLED.value]),
+            RequestRow.next_reminder_on <= today,
+        ),
+    )
+
+    def work(loaded: service.Loaded) -> bool:
+        row = loaded.row
+        libraries = service._libraries(session)
+        requester = libraries.get(row.requester_isil)
+        row.reminders_sent += 1
+        row.next_reminder_on = today + timedelta(days=service.OVERDUE_REMINDER_EVERY_DAYS)
+        if requester is None or not requester.email:
+            return False
+        lender = row.current_lender_isil or ""
+        queue_email(
+            session,
+            to=[requester.email],
+            template="library_overdue_reminder",
+            lang="da",
+            context={
+                "library_name": requester.name,
+                "request_id": row.id,
+                "title": row.title,
+                "due_date": row.due_date.isoformat() if row.due_date else "",
+                "lender": service._library_name(session, lender) if lender else "",
+                "lender_isil": lender,
+                "reminder": row.reminders_sent,
+            },
+            idempotency_key=f"lending:{row.id}:overdue-reminder:{row.reminders_sent}",
+            ordering_key=f"lending:{row.id}:library",
+        )
+        return True
+
+    return _each(session, ids, now, work)
+
+
+def pickup_window(session: Session, now: datetime) -> int:
+    """Loans the patron did not collect within the pickup window go back to the lender."""
+    today = now.date()
+    ids = _claim(
+        session,
+        select(RequestRow.id).where(RequestRow.state == R.RECEIVED.value, RequestRow.pickup_due < today),
+    )
+
+    def work(loaded: service.Loaded) -> bool:
+        # The worker ships the item back on the borrowing library's behalf: the model gives this
+        # step to requester staff, and the event names the worker as the user who did it.
+        actor = service.Actor(lm.Role.REQUESTER_STAFF, "worker", loaded.row.requester_isil)
+        data = lm.ActionInput(reason="not collected by the patron within the pickup window")
+        service.apply(session, loaded, lm.Action.SHIP_RETURN, actor, now, data)
+        return True
+
+    return _each(session, ids, now, work)
+
+
+def lender_digest(session: Session, now: datetime) -> int:
+    """Once a day, each lender with requests waiting for its answer gets one e-mail listing them."""
+    today = now.date()
+    rows = session.execute(
+        select(
+            AttemptRow.isil, RequestRow.id, RequestRow.title, RequestRow.requester_isil, AttemptRow.answer_due
+        )
+        .join(RequestRow, RequestRow.id == AttemptRow.request_id)
+        .where(AttemptRow.state == lm.SupplierState.RECEIVED.value, RequestRow.state == R.SENT.value)
+        .order_by(AttemptRow.isil, AttemptRow.answer_due, RequestRow.id)
+    ).all()
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    for isil, request_id, title, requester_isil, answer_due in rows:
+        waiting.setdefault(isil, []).append(
+            {
+                "id": request_id,
+                "title": title,
+                "requester": requester_isil,
+                "answer_due": answer_due.isoformat() if answer_due else "",
+            }
+        )
+    libraries = service._libraries(session)
+    queued = 0
+    for isil, items in waiting.items():
+        lender = libraries.get(isil)
+        if lender is None or not lender.email:
+            continue
+        key = _digest_key(isil, today)
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+            continue
+        queue_email(
+            session,
+            to=[lender.email],
+            template="lender_digest",
+            lang="da",
+            context={
+                "library_name": lender.name,
+                "date": today.isoformat(),
+                "items": items,
+                "count": len(items),
+            },
+            idempotency_key=key,
+        )
+        queued += 1
+    return queued
+
+
+def _digest_key(isil: str, day: date) -> str:
+    return f"lending:digest:{isil}:{day.isoformat()}"
+
+
+# Registered when the worker loads the areas' timers (fjernlaan/timers.py). Names sort in run order:
+# a lender's missed deadline moves the request on before need-before ends it, and reminders follow
+# the overdue marking of the same pass.
+register_timer("lending.1_no_answer", no_answer)
+register_timer("lending.2_need_before", need_before)
+register_timer("lending.3_overdue", overdue)
+register_timer("lending.4_overdue_reminders", overdue_reminders)
+register_timer("lending.5_pickup_window", pickup_window)
+register_timer("lending.6_lender_digest", lender_digest)

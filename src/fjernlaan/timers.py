@@ -1,0 +1,11 @@
+"""The areas' timers: importing this module registers them with the worker (`jobs.register_timer`).
+
+`jobs.run_once` imports it on every pass, so `fjernlaan worker` and tests that call `run_once` run the
+same timers.
+"""
+
+from __future__ import annotations
+
+from fjernlaan.lending import timers as lending_timers
+
+AREAS = (lending_timers,)
