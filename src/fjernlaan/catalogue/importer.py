@@ -24,6 +24,7 @@ from fjernlaan.catalogue.marc import Format, ParsedRecord, SkippedRecord, read_m
 from fjernlaan.catalogue.model import (
     Holding,
     InvalidIdentifier,
+    Record,
     normalise_isbn,
     normalise_issn,
     normalise_oclc,
