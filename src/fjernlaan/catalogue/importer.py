@@ -30,7 +30,7 @@ from fjernlaan.catalogue.model import (
     normalise_oclc,
 )
 from fjernlaan.catalogue.service import Outcome, record_pk_by_identifier, set_holding, upsert_records
-from fjernlaan.catalogue.store import HoldingRow, RecordRow
+from fjernlaan.catalogue.store import HoldingRow, RecordRow, RecordSourceRow
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.model import DomainError, normalise_isil
 from fjernlaan.errors import NotFound
@@ -328,6 +328,12 @@ def _resolve(session: Session, isil: str, identifier: str) -> int | None:
         pk = record_pk_by_identifier(session, key)
         if pk is not None:
             return pk
+    # Another library's own id for the record (e.g. the national bibliography's FAUST number).
+    by_source = session.scalars(
+        select(RecordSourceRow.record_pk).where(RecordSourceRow.local_id == identifier).limit(2)
+    ).all()
+    if len(set(by_source)) == 1:
+        return by_source[0]
     if identifier.isdigit() and len(identifier) < 10 and session.get(RecordRow, int(identifier)) is not None:
         return int(identifier)
     return None

@@ -41,7 +41,9 @@ def test_upgrade_from_empty_creates_every_table(empty_engine: Engine) -> None:
 def test_migrated_schema_matches_the_models(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False, "include_object": include_object})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": include_object}
+        )
         differences = compare_metadata(context, metadata())
     assert differences == []
 
