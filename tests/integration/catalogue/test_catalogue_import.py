@@ -95,7 +95,10 @@ def test_the_holdings_feed_sets_holdings_and_reports_bad_rows(seeded: Database) 
         )
         report = import_holdings(session, parse_holdings_feed(feed, "csv"))
         assert (report.changed, [line for line, _ in report.skipped]) == (1, [3, 4, 5, 6])
-    jsonl = f'{{"isil": "DK-710100", "identifier": "id:DK-710100:{row.record_id}", "copies": 4, "available": 1}}\nnot json\n'
+    line = (
+        f'{{"isil": "DK-710100", "identifier": "id:DK-710100:{row.record_id}", "copies": 4, "available": 1}}'
+    )
+    jsonl = line + "\nnot json\n"
     with seeded.unit_of_work() as session:
         report = import_holdings(session, parse_holdings_feed(jsonl, "jsonl"))
         assert report.changed == 1 and [line for line, _ in report.skipped] == [2]
