@@ -1,4 +1,3 @@
-
 """A generated demo catalogue: Danish and English titles held the way real holdings spread.
 
 A few titles are held almost everywhere, most by one to three libraries (a Pareto tail), and
