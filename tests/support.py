@@ -16,7 +16,17 @@ from sqlalchemy import Engine, text
 from fjernlaan.db.engine import make_engine
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+
+
+def _find_shared() -> Path:
+    # The repo's sibling ../shared; a git worktree kept under <root>/wt/<name> finds it one level up.
+    for base in (REPO.parent, REPO.parent.parent):
+        if (base / "shared").is_dir():
+            return base / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _find_shared()
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -35,6 +35,10 @@ app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(principles_app, name="principles")
 app.add_typer(requests_app, name="requests")
+catalogue_app = typer.Typer(help="The union catalogue: import MARC records.", no_args_is_help=True)
+holdings_app = typer.Typer(help="Libraries' holdings in the union catalogue.", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(holdings_app, name="holdings")
 
 console = Console()
 err = Console(stderr=True)
@@ -58,15 +62,19 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 
 @app.command()
-def demo() -> None:
-    """Seed the demo network: libraries, policies, closures and demo users (idempotent)."""
+def demo(
+    records: Annotated[
+        int, typer.Option(min=0, help="generated catalogue titles (0: none; more than once adds none)")
+    ] = 50_000,
+) -> None:
+    """Seed the demo network: libraries, policies, closures, users and a catalogue (idempotent)."""
     from fjernlaan.demo import seed_demo
     from fjernlaan.directory.demo import DEMO_USERS
 
     database = _database()
     upgrade(database.engine)
     with database.unit_of_work() as session:
-        report = seed_demo(session)
+        report = seed_demo(session, records=records)
     made = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing new (already seeded)"
     console.print(f"demo network: {made}")
     table = Table(title="Demo accounts (demo data only: never use them in production)")
@@ -305,6 +313,109 @@ def principles_check(
             err.print(f"[red]✗[/] {escape(problem)}", highlight=False)
         raise typer.Exit(1)
     console.print(f"{source}: valid (bundled versions: {', '.join(list_bundled())})")
+
+
+class MarcFormatOption(StrEnum):
+    """MARC file formats."""
+
+    AUTO = "auto"
+    MARC = "marc"
+    MARCXML = "marcxml"
+    MARCXCHANGE = "marcxchange"
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    files: Annotated[
+        list[Path], typer.Argument(help="MARC files", exists=True, dir_okay=False, readable=True)
+    ],
+    library: Annotated[str, typer.Option(help="ISIL of the library whose records these are")],
+    format: Annotated[MarcFormatOption, typer.Option(help="file format")] = MarcFormatOption.AUTO,
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="records per commit")] = 500,
+) -> None:
+    """Import MARC21/danMARC2 records (ISO 2709 in UTF-8 or MARC-8, MARCXML, MarcXchange) with holdings.
+
+    Re-importing a file changes nothing. Broken records are skipped and reported; the command exits
+    1 only when no record at all could be read.
+    """
+    from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+    from rich.text import Text
+
+    from fjernlaan.catalogue.importer import ImportReport, import_marc
+    from fjernlaan.catalogue.marc import MarcFormatError
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} records/s" if speed else "… records/s")
+
+    database = _database()
+    total = ImportReport()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} records"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        for file in files:
+            task = progress.add_task(escape(file.name), total=None)
+            try:
+                report = import_marc(
+                    database,
+                    file,
+                    library=library,
+                    fmt=format.value,  # type: ignore[arg-type]
+                    batch_size=batch,
+                    progress=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
+                )
+            except MarcFormatError as exc:
+                progress.stop_task(task)
+                err.print(f"[red]{escape(file.name)}:[/] not MARC: {escape(str(exc))}", highlight=False)
+                continue
+            except DomainError as exc:
+                raise _fail(exc.message) from exc
+            progress.update(task, total=report.read, completed=report.read)
+            for position, reason in report.skipped:
+                err.print(
+                    f"{escape(file.name)}: skipped record {position}: {escape(reason)}", highlight=False
+                )
+            for position, reason in report.holdings_skipped:
+                err.print(f"{escape(file.name)}: record {position}: {escape(reason)}", highlight=False)
+            total.add(report)
+    console.print(
+        f"read {total.read}, created {total.created}, updated {total.updated}, "
+        f"unchanged {total.unchanged}, withdrawn {total.withdrawn}, skipped {len(total.skipped)}"
+    )
+    if total.imported == 0 and total.read - len(total.skipped) == 0:
+        raise typer.Exit(1)
+
+
+@holdings_app.command("import")
+def holdings_import(
+    file: Annotated[Path, typer.Argument(help="a .csv or .jsonl file", exists=True, dir_okay=False)],
+) -> None:
+    """Set holdings from a feed: isil, identifier, copies, available, circulating. Bad rows are reported."""
+    from fjernlaan.catalogue.importer import import_holdings, parse_holdings_feed
+
+    fmt = file.suffix.lower().lstrip(".")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+        with _database().unit_of_work() as session:
+            report = import_holdings(session, parse_holdings_feed(text, fmt))
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{file} is not UTF-8 text (byte {exc.start})") from exc
+    except DomainError as exc:
+        raise _fail(f"{file}: {exc.message}") from exc
+    for line, reason in report.skipped:
+        err.print(f"skipped line {line}: {escape(reason)}", highlight=False)
+    console.print(
+        f"read {report.read}, changed {report.changed}, unchanged {report.unchanged}, "
+        f"skipped {len(report.skipped)}"
+    )
+    if report.read and len(report.skipped) == report.read:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

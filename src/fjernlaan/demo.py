@@ -83,9 +83,21 @@ def seed_users(session: Session, report: DemoReport) -> None:
         report.add("users")
 
 
-def seed_demo(session: Session) -> DemoReport:
-    """Seed every area's demo data inside the caller's unit of work."""
+def seed_demo(session: Session, records: int = 0) -> DemoReport:
+    """Seed every area's demo data inside the caller's unit of work.
+
+    `records` generated catalogue titles are added (0, the default, adds no catalogue; the
+    `fjernlaan demo` command asks for 50,000).
+    """
     report = DemoReport()
     seed_directory(session, report)
     seed_users(session, report)
+    if records:
+        from fjernlaan.catalogue.demo import seed_catalogue
+
+        session.flush()
+        libraries = [(row.isil, row.type) for row in session.scalars(select(LibraryRow))]
+        added = seed_catalogue(session, records, libraries)
+        if added:
+            report.add("catalogue records", added)
     return report

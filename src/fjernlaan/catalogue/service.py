@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue.model import Holding, Record, merge_key, merge_records
@@ -14,10 +14,14 @@ from fjernlaan.catalogue.store import (
     HoldingRow,
     RecordIdentifierRow,
     RecordRow,
+    RecordSearchRow,
     RecordSourceRow,
+    index_record,
     record_from_row,
+    search_values,
     write_record,
 )
+from fjernlaan.db.base import utcnow
 from fjernlaan.errors import NotFound
 
 
@@ -100,6 +104,7 @@ def upsert_record(session: Session, record: Record, holdings: Sequence[Holding] 
         session.add(row)
         session.flush()
         record_pk = row.id
+        index_record(session, record_pk, record)
     else:
         row_or_none = session.get(RecordRow, record_pk)
         assert row_or_none is not None
@@ -110,6 +115,7 @@ def upsert_record(session: Session, record: Record, holdings: Sequence[Holding] 
             outcome = Outcome.UNCHANGED
         else:
             write_record(row, merged)
+            index_record(session, record_pk, merged)
             outcome = Outcome.UPDATED
     _index_identifiers(session, record_pk, record)
     _note_source(session, record_pk, record)
@@ -182,3 +188,134 @@ def contributors(session: Session, record_pk: int) -> list[tuple[str, str]]:
 def record_pk_by_identifier(session: Session, key: str) -> int | None:
     """The record with an identifier key such as `isbn:9788702173437` or `id:DK-870970:29526249`."""
     return session.scalar(select(RecordIdentifierRow.record_pk).where(RecordIdentifierRow.key == key))
+
+
+def _row_values(record: Record) -> dict[str, object]:
+    row = RecordRow()
+    write_record(row, record)
+    return {c: getattr(row, c) for c in _RECORD_COLUMNS}
+
+
+_RECORD_COLUMNS = (
+    "record_id",
+    "source_library",
+    "title",
+    "subtitle",
+    "creators",
+    "subjects",
+    "year",
+    "publisher",
+    "language",
+    "material_type",
+    "isbns",
+    "issns",
+    "oclc_numbers",
+    "marcxml",
+)
+
+
+def bulk_insert_records(session: Session, items: Sequence[tuple[Record, Sequence[Holding]]]) -> list[int]:
+    """Insert records known to be new (no stored or fellow record shares a key), with their holdings.
+
+    A few multi-row statements instead of several queries a record: the fast path of imports and
+    demo seeding. The caller makes sure the records are new (`upsert_records` does).
+    """
+    if not items:
+        return []
+    now = utcnow()
+    values = [{**_row_values(record), "created_at": now, "updated_at": now} for record, _ in items]
+    pks = list(
+        session.scalars(insert(RecordRow).returning(RecordRow.id, sort_by_parameter_order=True), values)
+    )
+    identifiers: list[dict[str, object]] = []
+    sources: list[dict[str, object]] = []
+    holdings: list[dict[str, object]] = []
+    searches: list[dict[str, object]] = []
+    seen_keys: set[str] = set()
+    for pk, (record, record_holdings) in zip(pks, items, strict=True):
+        for key in (_source_key(record), *merge_key(record)):
+            if key and key not in seen_keys:
+                seen_keys.add(key)
+                identifiers.append({"key": key, "record_pk": pk})
+        if record.source_library is not None:
+            sources.append(
+                {"record_pk": pk, "library_isil": record.source_library, "local_id": record.record_id}
+            )
+        for holding in {h.library_isil: h for h in reversed(record_holdings)}.values():
+            holdings.append(
+                {
+                    "record_pk": pk,
+                    "library_isil": holding.library_isil,
+                    "copies": holding.copies,
+                    "available": holding.available,
+                    "circulating": holding.circulating,
+                    "shelf_mark": holding.shelf_mark,
+                    "acquired": holding.acquired,
+                    "updated_at": now,
+                }
+            )
+        searches.append({"record_pk": pk, **search_values(record)})
+    for table, rows in (
+        (RecordIdentifierRow, identifiers),
+        (RecordSourceRow, sources),
+        (HoldingRow, holdings),
+        (RecordSearchRow, searches),
+    ):
+        if rows:
+            session.execute(insert(table), rows)
+    return pks
+
+
+def upsert_records(
+    session: Session,
+    items: Sequence[tuple[Record, Sequence[Holding]]],
+    written: set[tuple[int, str]] | None = None,
+) -> list[Upserted]:
+    """`upsert_record` for a batch: new records go in together, the rest one by one.
+
+    One query finds which records are already stored; records that share a key with nothing stored
+    and with no earlier record of the batch are inserted with `bulk_insert_records`.
+
+    `written` makes holdings idempotent across one import run: it collects (record pk, ISIL) of the
+    holdings the run has set, and a later record of the same edition does not overwrite them (the
+    first record of an edition in a file gives the library's holding). Without it, each record's
+    holdings replace the library's holding as `upsert_record` does.
+    """
+    keys_of = [[k for k in (_source_key(r), *merge_key(r)) if k] for r, _ in items]
+    wanted = sorted({k for keys in keys_of for k in keys})
+    stored: set[str] = set()
+    for start in range(0, len(wanted), 2000):
+        chunk = wanted[start : start + 2000]
+        stored.update(
+            session.scalars(select(RecordIdentifierRow.key).where(RecordIdentifierRow.key.in_(chunk)))
+        )
+    new: list[int] = []
+    rest: list[int] = []
+    claimed: set[str] = set()
+    for index, keys in enumerate(keys_of):
+        if keys and not any(k in stored or k in claimed for k in keys):
+            new.append(index)
+        else:
+            rest.append(index)
+        claimed.update(keys)
+    results: dict[int, Upserted] = {}
+    pks = bulk_insert_records(session, [items[i] for i in new])
+    for index, pk in zip(new, pks, strict=True):
+        results[index] = Upserted(record_pk=pk, outcome=Outcome.CREATED)
+        if written is not None:
+            written.update((pk, h.library_isil) for h in items[index][1])
+    for index in rest:
+        record, holdings = items[index]
+        if written is None:
+            results[index] = upsert_record(session, record, holdings)
+            continue
+        done = upsert_record(session, record)
+        changed = False
+        for holding in holdings:
+            if (done.record_pk, holding.library_isil) not in written:
+                written.add((done.record_pk, holding.library_isil))
+                changed = set_holding(session, done.record_pk, holding) or changed
+        if changed and done.outcome is Outcome.UNCHANGED:
+            done = Upserted(record_pk=done.record_pk, outcome=Outcome.UPDATED)
+        results[index] = done
+    return [results[i] for i in range(len(items))]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from fjernlaan.catalogue.model import Record
+from fjernlaan.catalogue.model import Record, fold
 from fjernlaan.db.base import Base, UtcDateTime, utcnow
 from fjernlaan.directory.model import MaterialType
 
@@ -120,3 +120,46 @@ def write_record(row: RecordRow, record: Record) -> None:
     row.issns = SEPARATOR.join(record.issns)
     row.oclc_numbers = SEPARATOR.join(record.oclc_numbers)
     row.marcxml = record.marcxml
+
+
+class RecordSearchRow(Base):
+    """A record's folded search text, one column per searchable field.
+
+    The text is `model.fold`ed here, in Python, so both databases match the same way: SQLite's FTS5
+    table `record_fts` and PostgreSQL's `tsv` column (both made by migration 0005, outside the
+    models) index these columns and are kept in step by triggers or a generated column.
+    """
+
+    __tablename__ = "record_search"
+
+    record_pk: Mapped[int] = mapped_column(
+        Integer, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    creators: Mapped[str] = mapped_column(Text, default="")
+    subjects: Mapped[str] = mapped_column(Text, default="")
+    identifiers: Mapped[str] = mapped_column(Text, default="")
+
+
+def search_values(record: Record) -> dict[str, str]:
+    """The folded search columns of a record (see `RecordSearchRow`)."""
+    ids = [*record.isbns, *(i.replace("-", "") for i in record.issns), *record.oclc_numbers]
+    ids.append(record.record_id)
+    return {
+        "title": fold(" ".join(t for t in (record.title, record.subtitle) if t)),
+        "creators": fold(" ; ".join(record.creators)),
+        "subjects": fold(" ; ".join(record.subjects)),
+        "identifiers": fold(" ".join(ids)),
+    }
+
+
+def index_record(session: Session, record_pk: int, record: Record) -> None:
+    """Write the record's search text; called inside the upsert's transaction."""
+    values = search_values(record)
+    row = session.get(RecordSearchRow, record_pk)
+    if row is None:
+        session.add(RecordSearchRow(record_pk=record_pk, **values))
+        return
+    for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)

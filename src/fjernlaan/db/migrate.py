@@ -35,3 +35,23 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+# Search-index objects that migration 0005 makes per database and the models do not describe:
+# SQLite's FTS5 table and its shadow tables, PostgreSQL's generated tsvector column and its index.
+SEARCH_INDEX_OBJECTS = ("record_fts", "record_search_tsv", "tsv")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Alembic's filter: leave the database-specific search index out of model comparisons."""
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith("record_fts"):
+        return False
+    if type_ == "index" and name == "record_search_tsv":
+        return False
+    return not (
+        type_ == "column"
+        and name == "tsv"
+        and getattr(getattr(obj, "table", None), "name", "") == "record_search"
+    )

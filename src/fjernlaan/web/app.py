@@ -12,6 +12,8 @@ from sqlalchemy import text
 
 from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
+from fjernlaan.catalogue.api import router as catalogue_router
+from fjernlaan.catalogue.sru import router as sru_router
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(directory_router)
     app.include_router(accounts_router)
     app.include_router(lending_router)
+    app.include_router(catalogue_router)
+    app.include_router(sru_router)
     app.include_router(operations_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import current, downgrade, upgrade
+from fjernlaan.db.migrate import current, downgrade, include_object, upgrade
 from fjernlaan.db.tables import metadata
 from support import BACKENDS, drop_postgres_schema, new_postgres_schema_engine, require_postgres
 
@@ -41,7 +41,9 @@ def test_upgrade_from_empty_creates_every_table(empty_engine: Engine) -> None:
 def test_migrated_schema_matches_the_models(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": False, "include_object": include_object}
+        )
         differences = compare_metadata(context, metadata())
     assert differences == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from fjernlaan.db.migrate import include_object
 from fjernlaan.db.tables import metadata
 
 config = context.config
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         target_metadata=metadata(),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,376 @@
+"""Catalogue search behind a `SearchBackend`: SQLite FTS5 or PostgreSQL full text, by the database in use.
+
+Both backends index the folded text of `record_search` (see `store.RecordSearchRow` and migration
+0005) and receive words folded by `query.words`, so "Århus", "Aarhus" and "aarhus" are one word on
+both. A query made only of text terms compiles into ONE full-text expression (FTS5 MATCH syntax or a
+tsquery) that also ranks; a query mixing in exact lookups becomes a tree of SQL conditions and
+comes back in the order asked for (relevance then falls back to the record id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    column,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from fjernlaan.catalogue.model import InvalidIdentifier, Record, normalise_isbn, normalise_issn
+from fjernlaan.catalogue.query import (
+    And,
+    Everything,
+    Field,
+    Filters,
+    Lookup,
+    LookupKind,
+    Match,
+    Not,
+    Nothing,
+    Or,
+    Query,
+    Sort,
+    Term,
+)
+from fjernlaan.catalogue.store import (
+    HoldingRow,
+    RecordIdentifierRow,
+    RecordRow,
+    RecordSourceRow,
+    record_from_row,
+)
+
+__all__ = [
+    "FACETS",
+    "Hit",
+    "PostgresBackend",
+    "SearchBackend",
+    "SearchResult",
+    "SqliteFtsBackend",
+    "backend_for",
+    "search",
+]
+
+FACETS = ("material_type", "language", "year")
+
+
+class SearchBackend(Protocol):
+    """What a full-text engine must do for the catalogue."""
+
+    name: str
+
+    def compile(self, query: Query) -> str:
+        """The engine's own expression for a query made only of `Term`, `And`, `Or`, `Not`."""
+        ...
+
+    def ranked(self, expression: str) -> Subquery:
+        """(pk, score) of every record matching the expression; a lower score ranks higher."""
+        ...
+
+    def matching(self, expression: str) -> Select[tuple[int]]:
+        """The pks of every record matching the expression (no ranking)."""
+        ...
+
+
+_FTS = table("record_fts", column("rowid"), column("rank"), column("record_fts"))
+_FTS_COLUMNS = {
+    Field.TITLE: "title",
+    Field.CREATOR: "creators",
+    Field.SUBJECT: "subjects",
+    Field.IDENTIFIER: "identifiers",
+}
+
+
+def _fts_word(word: str) -> str:
+    # Words are letters and digits only (query.words), so quoting cannot be broken out of.
+    if word.endswith("*"):
+        return f'"{word[:-1]}"*'
+    return f'"{word}"'
+
+
+class SqliteFtsBackend:
+    """SQLite FTS5 over `record_fts` (unicode61 tokenizer, bm25 weighted title > creator > subject)."""
+
+    name = "sqlite-fts5"
+
+    def compile(self, query: Query) -> str:
+        """An FTS5 MATCH expression."""
+        if isinstance(query, Term):
+            if query.match is Match.PHRASE and not any(w.endswith("*") for w in query.words):
+                body = '"' + " ".join(query.words) + '"'
+            else:
+                joiner = " OR " if query.match is Match.ANY else " AND "
+                body = "(" + joiner.join(_fts_word(w) for w in query.words) + ")"
+            column_name = _FTS_COLUMNS.get(query.field)
+            return f"({column_name} : {body})" if column_name else body
+        if isinstance(query, And):
+            return f"({self.compile(query.left)} AND {self.compile(query.right)})"
+        if isinstance(query, Or):
+            return f"({self.compile(query.left)} OR {self.compile(query.right)})"
+        if isinstance(query, Not):
+            return f"({self.compile(query.left)} NOT {self.compile(query.right)})"
+        raise TypeError(f"{type(query).__name__} is not full text")
+
+    def ranked(self, expression: str) -> Subquery:
+        """Matches with FTS5's bm25 rank (negative; lower is better)."""
+        return (
+            select(_FTS.c.rowid.label("pk"), _FTS.c.rank.label("score"))
+            .where(_FTS.c.record_fts.op("MATCH")(expression))
+            .subquery("ranked")
+        )
+
+    def matching(self, expression: str) -> Select[tuple[int]]:
+        """Matching rowids."""
+        return select(_FTS.c.rowid).where(_FTS.c.record_fts.op("MATCH")(expression))
+
+
+_SEARCH = table("record_search", column("record_pk"), column("tsv"))
+_PG_WEIGHTS = {Field.TITLE: "A", Field.CREATOR: "B", Field.SUBJECT: "C", Field.IDENTIFIER: "D"}
+
+
+class PostgresBackend:
+    """PostgreSQL full text over `record_search.tsv` (the 'simple' configuration over folded text)."""
+
+    name = "postgresql-fts"
+
+    def compile(self, query: Query) -> str:
+        """A tsquery string for `to_tsquery('simple', …)`."""
+        if isinstance(query, Term):
+            weight = _PG_WEIGHTS.get(query.field, "")
+            parts = []
+            for word in query.words:
+                prefix = word.endswith("*")
+                bare = word.rstrip("*")
+                suffix = (":*" if prefix else ":") + weight if (prefix or weight) else ""
+                parts.append(f"'{bare}'{suffix}")
+            joiner = {Match.ALL: " & ", Match.ANY: " | ", Match.PHRASE: " <-> "}[query.match]
+            return "(" + joiner.join(parts) + ")"
+        if isinstance(query, And):
+            return f"({self.compile(query.left)} & {self.compile(query.right)})"
+        if isinstance(query, Or):
+            return f"({self.compile(query.left)} | {self.compile(query.right)})"
+        if isinstance(query, Not):
+            return f"({self.compile(query.left)} & !{self.compile(query.right)})"
+        raise TypeError(f"{type(query).__name__} is not full text")
+
+    def ranked(self, expression: str) -> Subquery:
+        """Matches with ts_rank, negated so that lower is better."""
+        tsquery = func.to_tsquery(literal_column("'simple'"), expression)
+        return (
+            select(
+                _SEARCH.c.record_pk.label("pk"),
+                (-func.ts_rank(_SEARCH.c.tsv, tsquery)).label("score"),
+            )
+            .where(_SEARCH.c.tsv.op("@@")(tsquery))
+            .subquery("ranked")
+        )
+
+    def matching(self, expression: str) -> Select[tuple[int]]:
+        """Matching record pks."""
+        tsquery = func.to_tsquery(literal_column("'simple'"), expression)
+        return select(_SEARCH.c.record_pk).where(_SEARCH.c.tsv.op("@@")(tsquery))
+
+
+def backend_for(session: Session) -> SearchBackend:
+    """The backend for the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return SqliteFtsBackend()
+    if dialect == "postgresql":
+        return PostgresBackend()
+    raise NotImplementedError(f"no catalogue search backend for {dialect}")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One record in a result list, with a summary of its holdings."""
+
+    record_pk: int
+    record: Record
+    libraries: int
+    available: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of hits, how many matched in all, and facet counts when asked for."""
+
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+def _text_only(query: Query) -> bool:
+    if isinstance(query, Term):
+        return True
+    if isinstance(query, And | Or | Not):
+        return _text_only(query.left) and _text_only(query.right)
+    return False
+
+
+def _lookup_condition(lookup: Lookup) -> ColumnElement[bool]:
+    value = lookup.value.strip()
+    if lookup.kind is LookupKind.RECORD_ID:
+        by_source = RecordRow.id.in_(
+            select(RecordSourceRow.record_pk).where(RecordSourceRow.local_id == value)
+        )
+        if value.isdigit() and len(value) < 10:
+            return or_(RecordRow.id == int(value), by_source)
+        return by_source
+    try:
+        key = (
+            f"isbn:{normalise_isbn(value)}"
+            if lookup.kind is LookupKind.ISBN
+            else f"issn:{normalise_issn(value)}"
+        )
+    except InvalidIdentifier:
+        return false()
+    return RecordRow.id.in_(select(RecordIdentifierRow.record_pk).where(RecordIdentifierRow.key == key))
+
+
+def _condition(backend: SearchBackend, query: Query) -> ColumnElement[bool]:
+    if isinstance(query, Everything):
+        return true()
+    if isinstance(query, Nothing):
+        return false()
+    if isinstance(query, Lookup):
+        return _lookup_condition(query)
+    if isinstance(query, Term):
+        return RecordRow.id.in_(backend.matching(backend.compile(query)))
+    left = _condition(backend, query.left)
+    right = _condition(backend, query.right)
+    if isinstance(query, And):
+        return and_(left, right)
+    if isinstance(query, Or):
+        return or_(left, right)
+    return and_(left, not_(right))
+
+
+def _region_isils(session: Session, region: str) -> list[str]:
+    from fjernlaan.directory.service import list_libraries
+
+    items, _ = list_libraries(session, limit=1000, region=region)
+    return [lib.isil for lib in items]
+
+
+def _filter_conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.material_types:
+        conditions.append(RecordRow.material_type.in_([m.value for m in filters.material_types]))
+    if filters.languages:
+        conditions.append(RecordRow.language.in_(list(filters.languages)))
+    if filters.year_from is not None:
+        conditions.append(RecordRow.year >= filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(RecordRow.year <= filters.year_to)
+    if filters.region is not None or filters.held_by is not None or filters.available_now:
+        # One holding must meet every holding condition: "available now in region X" is one copy.
+        held = select(HoldingRow.record_pk)
+        if filters.region is not None:
+            held = held.where(HoldingRow.library_isil.in_(_region_isils(session, filters.region.value)))
+        if filters.held_by is not None:
+            held = held.where(HoldingRow.library_isil == filters.held_by)
+        if filters.available_now:
+            held = held.where(HoldingRow.available > 0, HoldingRow.circulating.is_(True))
+        conditions.append(RecordRow.id.in_(held))
+    return conditions
+
+
+def _order(sort: Sort) -> list[Any]:
+    first: Any = {
+        Sort.TITLE: RecordRow.title.asc(),
+        Sort.TITLE_DESC: RecordRow.title.desc(),
+        Sort.YEAR: RecordRow.year.asc(),
+        Sort.YEAR_DESC: RecordRow.year.desc(),
+        Sort.CREATOR: RecordRow.creators.asc(),
+        Sort.CREATOR_DESC: RecordRow.creators.desc(),
+    }.get(sort)
+    return [first, RecordRow.id.asc()] if first is not None else [RecordRow.id.asc()]
+
+
+def search(
+    session: Session,
+    query: Query,
+    filters: Filters | None = None,
+    *,
+    sort: Sort = Sort.RELEVANCE,
+    limit: int = 20,
+    offset: int = 0,
+    facets: Sequence[str] = (),
+    backend: SearchBackend | None = None,
+) -> SearchResult:
+    """Run a catalogue query: one page of hits in the asked order, the total, and facet counts."""
+    backend = backend or backend_for(session)
+    filters = filters or Filters()
+    conditions = _filter_conditions(session, filters)
+    ranked: Subquery | None = None
+    if _text_only(query):
+        ranked = backend.ranked(backend.compile(query))
+        base = select(RecordRow.id).join(ranked, ranked.c.pk == RecordRow.id)
+    else:
+        base = select(RecordRow.id).where(_condition(backend, query))
+    if conditions:
+        base = base.where(*conditions)
+
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+
+    page = base.add_columns(RecordRow)
+    if ranked is not None and sort is Sort.RELEVANCE:
+        page = page.order_by(ranked.c.score.asc(), RecordRow.id.asc())
+    else:
+        page = page.order_by(*_order(sort))
+    rows = [row for _, row in session.execute(page.limit(limit).offset(offset)).all()] if total else []
+
+    summary: dict[int, tuple[int, int]] = {}
+    if rows:
+        held = session.execute(
+            select(
+                HoldingRow.record_pk,
+                func.count(),
+                func.coalesce(func.sum(HoldingRow.available), 0),
+            )
+            .where(HoldingRow.record_pk.in_([r.id for r in rows]))
+            .group_by(HoldingRow.record_pk)
+        ).all()
+        summary = {int(pk): (int(n), int(avail)) for pk, n, avail in held}
+    hits = [
+        Hit(
+            record_pk=r.id,
+            record=record_from_row(r),
+            libraries=summary.get(r.id, (0, 0))[0],
+            available=summary.get(r.id, (0, 0))[1],
+        )
+        for r in rows
+    ]
+
+    counts: dict[str, list[tuple[str, int]]] = {}
+    if facets and total:
+        ids = base.subquery("matched")
+        for name in facets:
+            if name not in FACETS:
+                continue
+            column_ = getattr(RecordRow, name)
+            result = session.execute(
+                select(column_, func.count())
+                .join(ids, ids.c.id == RecordRow.id)
+                .where(column_.is_not(None))
+                .group_by(column_)
+                .order_by(func.count().desc(), column_)
+                .limit(50)
+            ).all()
+            counts[name] = [(str(value), int(n)) for value, n in result]
+    return SearchResult(total=total, hits=hits, facets=counts)
