@@ -1,5 +1,5 @@
-"""Helpers and fixtures for the ISO 18626 endpoint and outbox tests: samples, a peer to post as, a handler that
-accepts, and a real HTTP peer that records what it receives."""
+"""Helpers and fixtures for the ISO 18626 endpoint and outbox tests: samples, a peer to post as, a
+handler that accepts, and a real HTTP peer that records what it receives."""
 
 from __future__ import annotations
 

@@ -7,13 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from iso18626_examples import (
-    BORROWER,
-    LENDER,
-    full_request,
-    full_requesting_agency_message,
-    full_supplying_agency_message,
-)
 
 from fjernlaan.iso18626.codec import Iso18626Error, build, build_confirmation, parse, validate
 from fjernlaan.iso18626.model import (
@@ -26,6 +19,13 @@ from fjernlaan.iso18626.model import (
     RequestingAgencyMessageConfirmation,
     SupplyingAgencyMessageConfirmation,
     Version,
+)
+from iso18626_examples import (
+    BORROWER,
+    LENDER,
+    full_request,
+    full_requesting_agency_message,
+    full_supplying_agency_message,
 )
 
 RECEIVED = datetime(2025, 3, 4, 8, 30, tzinfo=UTC)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from iso18626_examples import full_requesting_agency_message
 
 from fjernlaan.iso18626.codec import Iso18626Error, build, parse, sniff_message_kind
 from fjernlaan.iso18626.model import ErrorType, Version
+from iso18626_examples import full_requesting_agency_message
 
 RAM = build(full_requesting_agency_message(Version.V2017), Version.V2017)
 

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message, minimal_request
 
 from fjernlaan.iso18626.codec import Iso18626Error, build, parse
 from fjernlaan.iso18626.model import (
@@ -18,6 +17,7 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
     Version,
 )
+from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message, minimal_request
 
 SAM = build(full_supplying_agency_message(Version.V2017), Version.V2017)
 RAM = build(full_requesting_agency_message(Version.V2017), Version.V2017)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from iso18626_examples import all_examples, full_request, messages
 
 from fjernlaan.iso18626.codec import build, parse, validate
 from fjernlaan.iso18626.model import Message, Version
+from iso18626_examples import all_examples, full_request, messages
 
 EXAMPLES = [(version, name) for version in Version for name in all_examples(version)]
 

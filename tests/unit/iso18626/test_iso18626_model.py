@@ -6,7 +6,6 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
-from iso18626_examples import full_request, full_requesting_agency_message, full_supplying_agency_message
 from lxml import etree
 
 from fjernlaan.iso18626 import codec
@@ -30,6 +29,7 @@ from fjernlaan.iso18626.model import (
     statuses_for,
     unrepresentable,
 )
+from iso18626_examples import full_request, full_requesting_agency_message, full_supplying_agency_message
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
-from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message
 
 from fjernlaan.iso18626.codec import build, parse
 from fjernlaan.iso18626.model import Version
@@ -20,6 +19,7 @@ from fjernlaan.iso18626.quirks import (
     split_reshare_note,
     with_reshare_note,
 )
+from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message
 
 
 def test_sequence_marker_at_the_end_is_lifted_out() -> None:

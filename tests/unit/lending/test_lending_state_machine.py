@@ -6,7 +6,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
-from lending_helpers import AT, FULL_INPUT
 
 from fjernlaan.lending.model import (
     EXPECTED_ATTEMPT_STATES,
@@ -24,6 +23,7 @@ from fjernlaan.lending.model import (
     apply_action,
     with_rota,
 )
+from lending_helpers import AT, FULL_INPUT
 
 ENDING_ACTIONS = frozenset(
     {

@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from lending_helpers import AT, FULL_INPUT, LENDERS, aggregate_in, consistent, setups_for
 
 from fjernlaan.directory.model import DomainError
 from fjernlaan.lending.model import (
@@ -39,6 +38,7 @@ from fjernlaan.lending.model import (
     transition_table_markdown,
     with_rota,
 )
+from lending_helpers import AT, FULL_INPUT, LENDERS, aggregate_in, consistent, setups_for
 
 R = RequesterState
 S = SupplierState
