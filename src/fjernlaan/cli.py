@@ -39,6 +39,8 @@ catalogue_app = typer.Typer(help="The union catalogue: import MARC records.", no
 holdings_app = typer.Typer(help="Libraries' holdings in the union catalogue.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(holdings_app, name="holdings")
+peers_app = typer.Typer(help="ISO 18626 peers: credentials and quirks.", no_args_is_help=True)
+app.add_typer(peers_app, name="peers")
 
 console = Console()
 err = Console(stderr=True)
@@ -435,3 +437,58 @@ def requests_show(request_id: Annotated[int, typer.Argument(help="the request's 
         except DomainError as exc:
             raise _fail(exc.message) from exc
     sys.stdout.write(shown.model_dump_json(indent=2) + "\n")
+
+
+@peers_app.command("set")
+def peers_set(
+    isil: Annotated[str, typer.Argument(help="the peer's ISIL (a library in the directory)")],
+    account_id: Annotated[str | None, typer.Option(help="accountId the peer sends")] = None,
+    security_code: Annotated[
+        str | None, typer.Option(help="securityCode the peer sends (stored hashed; at least 8 characters)")
+    ] = None,
+    kind: Annotated[str | None, typer.Option(help="peer software: generic, reshare or crosslink")] = None,
+    unfilled_at_end: Annotated[
+        bool | None,
+        typer.Option("--unfilled-at-end/--unfilled-each", help="send Unfilled only at the end of the rota"),
+    ] = None,
+) -> None:
+    """Create or change a peer's credentials and quirks (options not given stay as they are)."""
+    from fjernlaan.iso18626.quirks import Peer
+    from fjernlaan.iso18626.service import KEEP, set_peer
+
+    try:
+        peer_kind = Peer(kind) if kind else None
+    except ValueError:
+        raise _fail(f"--kind must be one of {', '.join(p.value for p in Peer)}") from None
+    try:
+        with _database().unit_of_work() as session:
+            view = set_peer(
+                session,
+                isil,
+                account_id=account_id if account_id is not None else KEEP,
+                security_code=security_code if security_code is not None else KEEP,
+                kind=peer_kind,
+                unfilled_only_at_end_of_rota=unfilled_at_end,
+            )
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    unfilled = "only at the end of the rota" if view.profile.unfilled_only_at_end_of_rota else "each time"
+    console.print(
+        f"peer {view.library_isil}: {view.profile.kind.value}, ISO 18626 {view.version.value}, "
+        f"accountId {view.account_id or '-'}, securityCode {'set' if view.has_security_code else 'not set'}, "
+        f"bearer token {'set' if view.has_bearer_token else 'not set'}, "
+        f"Unfilled {unfilled}"
+    )
+
+
+@peers_app.command("token")
+def peers_token(isil: Annotated[str, typer.Argument(help="the peer's ISIL")]) -> None:
+    """Print a new bearer token for the peer (replaces the old one; only its hash is stored)."""
+    from fjernlaan.iso18626.service import issue_peer_token
+
+    try:
+        with _database().unit_of_work() as session:
+            token = issue_peer_token(session, isil)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    print(token)

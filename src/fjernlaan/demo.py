@@ -83,6 +83,31 @@ def seed_users(session: Session, report: DemoReport) -> None:
         report.add("users")
 
 
+#: Demo peer credentials for the foreign libraries (demo data only: never use them in production).
+DEMO_PEERS: tuple[tuple[str, str, str, bool], ...] = (
+    # ISIL, accountId, securityCode, Unfilled only at the end of the rota
+    ("SE-L", "fjernlaan-lund", "demo-lund-sikkerhedskode", False),
+    ("NO-0030100", "fjernlaan-oslo", "demo-oslo-sikkerhedskode", True),
+)
+
+
+def seed_peers(session: Session, report: DemoReport) -> None:
+    """ISO 18626 credentials for the foreign demo libraries (skipped when a peer is already set up)."""
+    from fjernlaan.iso18626.service import peer_view, set_peer
+
+    for isil, account_id, security_code, unfilled_at_end in DEMO_PEERS:
+        if not library_exists(session, isil) or peer_view(session, isil).configured:
+            continue
+        set_peer(
+            session,
+            isil,
+            account_id=account_id,
+            security_code=security_code,
+            unfilled_only_at_end_of_rota=unfilled_at_end,
+        )
+        report.add("iso18626 peers")
+
+
 def seed_demo(session: Session, records: int = 0) -> DemoReport:
     """Seed every area's demo data inside the caller's unit of work.
 
@@ -92,6 +117,7 @@ def seed_demo(session: Session, records: int = 0) -> DemoReport:
     report = DemoReport()
     seed_directory(session, report)
     seed_users(session, report)
+    seed_peers(session, report)
     if records:
         from fjernlaan.catalogue.demo import seed_catalogue
 

@@ -154,9 +154,9 @@ def send_outbox(db: Database, settings: Settings, now: datetime, report: PassRep
 
 def run_once(db: Database, settings: Settings, now: datetime | None = None) -> PassReport:
     """One pass: every timer, then the outbox, at the given clock (default: now)."""
-    # Importing the areas' timer modules registers their timers (a no-op after the first pass).
-    import fjernlaan.timers  # noqa: F401
+    from fjernlaan.plugins import load_plugins  # late: plugin modules import this one
 
+    load_plugins()
     now = now or utcnow()
     report = PassReport()
     for name, timer in sorted(TIMERS.items()):

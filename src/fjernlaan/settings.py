@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     iso18626_max_bytes: int = 1_000_000
     iso18626_xsd_dir: Path | None = None
+    # The bearer token the hub presents when it posts to peers (None: send no Authorization header).
+    iso18626_outbound_token: str | None = None
+    iso18626_send_timeout_seconds: float = Field(default=30.0, gt=0)
 
 
 @lru_cache(maxsize=1)

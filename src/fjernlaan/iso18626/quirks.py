@@ -36,6 +36,7 @@ from fjernlaan.iso18626.model import (
     Request,
     RequestingAgencyMessage,
     SupplyingAgencyMessage,
+    Version,
 )
 
 
@@ -191,3 +192,30 @@ def with_reshare_note(message: M, data: ReShareNote) -> M:
     """
     text = data.text if data.text is not None else note_of(message)
     return with_note(message, format_reshare_note(replace(data, text=text)))
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-peer settings
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeerProfile:
+    """How one peer wants to be spoken to: its software, its rota preference, its schema version.
+
+    ``version_override`` wins over the directory's ``iso18626_version`` when set (for a peer whose
+    directory entry is wrong or who is mid-upgrade).
+    """
+
+    kind: Peer = Peer.GENERIC
+    unfilled_only_at_end_of_rota: bool = False
+    version_override: Version | None = None
+
+
+def should_send_unfilled(peer: PeerProfile, at_end_of_rota: bool) -> bool:
+    """Whether an Unfilled for this peer's request goes out now.
+
+    A broker-style peer treats every Unfilled as final, so it gets one only when the hub's rota is
+    exhausted; every other peer hears about each lender that cannot supply.
+    """
+    return at_end_of_rota or not peer.unfilled_only_at_end_of_rota

@@ -17,7 +17,10 @@ from fjernlaan.catalogue.sru import router as sru_router
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
+from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
+from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
+from fjernlaan.plugins import load_plugins
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
@@ -37,6 +40,7 @@ class Health(BaseModel):
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """Build the hub's web application on the settings' database (or the one given)."""
     settings = settings or get_settings()
+    load_plugins()
     db = database or Database(make_engine(settings.database_url))
     app = FastAPI(
         title="fjernlaan",
@@ -70,6 +74,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(catalogue_router)
     app.include_router(sru_router)
     app.include_router(operations_router)
+    app.include_router(iso18626_router)
+    app.include_router(iso18626_peers_router)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -155,3 +155,23 @@ def test_principles_check_accepts_the_bundled_versions() -> None:
         code, out, _ = invoke("principles", "check", version)
         assert code == 0, out
         assert "valid" in out
+
+
+def test_peers_set_and_token(database_file: Path) -> None:
+    invoke("demo")
+    code, out, _ = invoke(
+        "peers",
+        "set",
+        "SE-L",
+        "--account-id",
+        "lund",
+        "--security-code",
+        "lang-kode-1",
+        "--kind",
+        "reshare",
+        "--unfilled-at-end",
+    )
+    assert code == 0, out
+    assert "reshare" in out and "only at the end of the rota" in out
+    code, out, _ = invoke("peers", "token", "SE-L")
+    assert code == 0 and out.strip().startswith("fjlp_")

@@ -1,0 +1,787 @@
+"""ISO 18626 use cases: receive a message from a peer, queue a message to a peer, send the outbox.
+
+Inbound (:func:`receive`), in this order: size limit → parse → identify the sender (the requesting
+agency of a request or requestingAgencyMessage, the supplying agency of a supplyingAgencyMessage; agency
+id type ISIL) → authenticate against the peer's credentials (bearer token or accountId + securityCode)
+→ deduplicate (a peer's retry gets the first confirmation back byte for byte) → dispatch to the handler
+registered for the message kind. Every message leaves a row in the inbound log; only authenticated
+messages get a dedupe key. Areas plug in with :func:`register_handler`; until the lending area does, a
+message kind without a handler is answered ERROR ``UnsupportedActionType``.
+
+Outbound (:func:`queue_message`): the message is built for the peer's version, checked against the
+official XSD, given the peer's quirks, and put in the outbox on channel ``iso18626``; the worker sends
+it with :func:`send_to_peer`, which raises on anything but an OK confirmation so the outbox retries
+with backoff and keeps the peer's answer as the error text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fjernlaan.db.outbox import OutboxMessage, enqueue
+from fjernlaan.directory.model import InvalidIsil, normalise_isil
+from fjernlaan.directory.store import LibraryRow
+from fjernlaan.errors import DomainError, NotFound
+from fjernlaan.iso18626.codec import (
+    DEFAULT_MAX_BYTES,
+    ParsedMessage,
+    XsdUnavailableError,
+    build,
+    build_confirmation,
+    parse,
+    sniff_message_kind,
+    validate,
+)
+from fjernlaan.iso18626.model import (
+    CONFIRMATION_OF,
+    AgencyId,
+    Authentication,
+    ErrorContext,
+    ErrorData,
+    ErrorType,
+    Iso18626BuildError,
+    Iso18626Error,
+    Message,
+    MessageStatus,
+    Request,
+    RequestConfirmation,
+    RequestingAgencyMessage,
+    RequestingAgencyMessageConfirmation,
+    Status,
+    SupplyingAgencyMessage,
+    SupplyingAgencyMessageConfirmation,
+    Version,
+)
+from fjernlaan.iso18626.quirks import (
+    Peer,
+    PeerProfile,
+    ReShareNote,
+    should_send_unfilled,
+    with_reshare_note,
+)
+from fjernlaan.iso18626.store import (
+    InboundMessageRow,
+    PeerRow,
+    get_or_create_peer,
+    get_peer,
+    hash_secret,
+    hash_token,
+    inbound_by_key,
+    new_peer_token,
+    secret_matches,
+    token_matches,
+)
+from fjernlaan.jobs import register_sender
+from fjernlaan.settings import Settings
+
+log = logging.getLogger("fjernlaan.iso18626")
+
+CHANNEL: Final = "iso18626"
+#: The message kinds a peer may post; confirmations travel back in the HTTP answer, never on their own.
+INBOUND_KINDS: Final = ("request", "supplyingAgencyMessage", "requestingAgencyMessage")
+XML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
+# How much of a refused oversize body the log keeps (enough to see what it was).
+_OVERSIZE_LOG_BYTES: Final = 1024
+
+Handler = Callable[[Session, ParsedMessage, str, datetime], tuple[ErrorData, ...]]
+"""Applies one authenticated inbound message: ``(session, parsed, sender_isil, now)``.
+
+Returns the errors for the confirmation (empty: OK). Runs inside a savepoint of the transaction that
+logs the message: raising :class:`~fjernlaan.errors.DomainError` (or returning errors) undoes its
+changes and answers ERROR, while the log row and confirmation are kept.
+"""
+
+HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(kind: str, handler: Handler) -> None:
+    """Let an area apply inbound messages of one kind (``request``, ``supplyingAgencyMessage``,
+    ``requestingAgencyMessage``)."""
+    if kind not in INBOUND_KINDS:
+        raise ValueError(f"{kind!r} is not an inbound ISO 18626 message kind")
+    HANDLERS[kind] = handler
+
+
+class Outcome(StrEnum):
+    """What became of an inbound message (the log's ``outcome``)."""
+
+    APPLIED = "applied"  # authenticated, handled, OK
+    REFUSED = "refused"  # authenticated, the handler said ERROR; nothing changed
+    UNSUPPORTED = "unsupported"  # authenticated, no handler for the kind yet
+    INVALID = "invalid"  # not a readable ISO 18626 message (or wrong content type, too big, ...)
+    UNKNOWN_SENDER = "unknown_sender"
+    UNAUTHENTICATED = "unauthenticated"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class Reception:
+    """The answer to one inbound message."""
+
+    confirmation: bytes
+    applied: bool
+    outcome: Outcome
+    message_status: MessageStatus
+    duplicate: bool = False
+    error: ErrorData | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Inbound
+# --------------------------------------------------------------------------------------------------
+
+
+def content_type_is_xml(content_type: str | None) -> bool:
+    """True for ``text/xml`` and ``application/xml`` (any parameters, any case)."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in XML_CONTENT_TYPES
+
+
+def sender_of(message: Message) -> tuple[str, AgencyId | None]:
+    """Which header element names the sender, and its value.
+
+    A supplier sends supplyingAgencyMessage; a requester sends request and requestingAgencyMessage.
+    """
+    if isinstance(message, SupplyingAgencyMessage):
+        return "supplyingAgencyId", message.header.supplying_agency_id
+    if isinstance(message, Request | RequestingAgencyMessage):
+        return "requestingAgencyId", message.header.requesting_agency_id
+    return "header", None
+
+
+def dedupe_key(sender_isil: str, parsed: ParsedMessage) -> str:
+    """The identity of an inbound message: sender, kind, request ids, timestamp and action/status.
+
+    A peer's retry repeats all of these; a new message from the same peer changes at least the
+    timestamp.
+    """
+    message = parsed.message
+    assert isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage)
+    h = message.header
+    detail = ""
+    if isinstance(message, SupplyingAgencyMessage):
+        detail = f"{message.message_info.reason_for_message.value}/{message.status_info.status.value}"
+    elif isinstance(message, RequestingAgencyMessage):
+        detail = message.action.value
+    parts = (
+        sender_isil,
+        parsed.kind,
+        h.requesting_agency_request_id,
+        h.supplying_agency_request_id or "",
+        h.timestamp.astimezone(UTC).isoformat(),
+        detail,
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _error_from_exception(exc: Exception) -> ErrorData:
+    if isinstance(exc, Iso18626Error):
+        return exc.error_data
+    if isinstance(exc, DomainError):
+        # An area may name the errorType; otherwise the message refers to a value we cannot accept
+        # (an unknown request id, a state that does not allow the action, ...).
+        raw = exc.extra.get("iso18626_error_type")
+        error_type = (
+            ErrorType(raw) if raw in {e.value for e in ErrorType} else ErrorType.UNRECOGNISED_DATA_VALUE
+        )
+        return ErrorData(error_type, exc.message)
+    return ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, str(exc))
+
+
+def _log(
+    session: Session,
+    *,
+    body: bytes,
+    now: datetime,
+    confirmation: bytes,
+    outcome: Outcome,
+    max_bytes: int,
+    error: ErrorData | None = None,
+    kind: str | None = None,
+    sender: str | None = None,
+    request_id: str | None = None,
+) -> InboundMessageRow:
+    row = InboundMessageRow(
+        received_at=now,
+        last_received_at=now,
+        sender=sender[:200] if sender else None,
+        kind=kind,
+        requesting_agency_request_id=request_id[:200] if request_id else None,
+        dedupe_key=None,
+        body=bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
+        confirmation=confirmation,
+        message_status=MessageStatus.ERROR.value if error else MessageStatus.OK.value,
+        outcome=outcome.value,
+        error_type=error.type.value if error else None,
+        error_value=error.value if error else None,
+        times_received=1,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max_bytes: int) -> Reception:
+    """Answer ERROR for a message that cannot be read (or must not be: wrong Content-Type, too big)."""
+    confirmation = build_confirmation(exc, timestamp_received=now, timestamp=now)
+    ctx = exc.context or ErrorContext()
+    sender = ctx.requesting_agency_id
+    if exc.message_kind == "supplyingAgencyMessage":
+        sender = ctx.supplying_agency_id
+    _log(
+        session,
+        body=body,
+        now=now,
+        confirmation=confirmation,
+        outcome=Outcome.INVALID,
+        max_bytes=max_bytes,
+        error=exc.error_data,
+        kind=exc.message_kind,
+        sender=sender.value if sender else None,
+        request_id=ctx.requesting_agency_request_id,
+    )
+    return Reception(confirmation, False, Outcome.INVALID, MessageStatus.ERROR, error=exc.error_data)
+
+
+def _refuse_parsed(
+    session: Session,
+    body: bytes,
+    parsed: ParsedMessage,
+    error: ErrorData,
+    outcome: Outcome,
+    now: datetime,
+    max_bytes: int,
+    sender: str | None,
+) -> Reception:
+    confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=(error,))
+    message = parsed.message
+    assert isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage)
+    _log(
+        session,
+        body=body,
+        now=now,
+        confirmation=confirmation,
+        outcome=outcome,
+        max_bytes=max_bytes,
+        error=error,
+        kind=parsed.kind,
+        sender=sender,
+        request_id=message.header.requesting_agency_request_id,
+    )
+    return Reception(confirmation, False, outcome, MessageStatus.ERROR, error=error)
+
+
+def _confirmation_posted(parsed: ParsedMessage) -> Iso18626Error:
+    message = parsed.message
+    assert isinstance(
+        message,
+        RequestConfirmation | SupplyingAgencyMessageConfirmation | RequestingAgencyMessageConfirmation,
+    )
+    h = message.header
+    return Iso18626Error(
+        ErrorType.BADLY_FORMED_MESSAGE,
+        f"{parsed.kind} is an answer, not a message: confirmations travel back in the HTTP response "
+        "to the message they confirm",
+        None,
+        context=ErrorContext(
+            supplying_agency_id=h.supplying_agency_id,
+            requesting_agency_id=h.requesting_agency_id,
+            requesting_agency_request_id=h.requesting_agency_request_id,
+            version=parsed.version,
+        ),
+    )
+
+
+def authentication_problem(peer: PeerRow, presented: Authentication | None, bearer: str | None) -> str | None:
+    """Why the credentials presented do not prove the sender is this peer; None when they do.
+
+    Either credential is enough: a valid bearer token, or the peer's accountId with its securityCode.
+    """
+    problems: list[str] = []
+    if bearer:
+        if token_matches(peer.token_hash, bearer):
+            return None
+        problems.append("the bearer token is not this peer's")
+    if presented is not None and (presented.account_id or presented.security_code):
+        if peer.account_id is None or peer.security_code_hash is None:
+            problems.append("no accountId/securityCode is set up for this peer")
+        elif presented.account_id == peer.account_id and secret_matches(
+            peer.security_code_hash, presented.security_code
+        ):
+            return None
+        else:
+            problems.append("requestingAgencyAuthentication: accountId or securityCode is wrong")
+    if not problems:
+        return (
+            "no credentials: send requestingAgencyAuthentication (accountId and securityCode) or "
+            "'Authorization: Bearer <token>'"
+        )
+    return "; ".join(problems)
+
+
+def _identify(session: Session, parsed: ParsedMessage) -> tuple[str | None, ErrorData | None, Outcome]:
+    """The sender's ISIL and peer, or the error explaining why the sender is not a peer."""
+    element, agency = sender_of(parsed.message)
+    if agency is None:  # pragma: no cover - the parser requires the sender's agency id
+        return (
+            None,
+            ErrorData(ErrorType.BADLY_FORMED_MESSAGE, f"header/{element} is missing"),
+            Outcome.INVALID,
+        )
+    if agency.type.strip().upper() != "ISIL":
+        return (
+            None,
+            ErrorData(
+                ErrorType.UNRECOGNISED_DATA_VALUE,
+                f"header/{element}/agencyIdType {agency.type!r}: this hub identifies agencies by ISIL",
+            ),
+            Outcome.UNKNOWN_SENDER,
+        )
+    unknown = ErrorData(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        f"header/{element}/agencyIdValue {agency.value!r} is not an ISO 18626 peer of this hub",
+    )
+    try:
+        isil = normalise_isil(agency.value)
+    except InvalidIsil:
+        return None, unknown, Outcome.UNKNOWN_SENDER
+    library = session.get(LibraryRow, isil)
+    if library is None or not library.active or get_peer(session, isil) is None:
+        return None, unknown, Outcome.UNKNOWN_SENDER
+    return isil, None, Outcome.APPLIED
+
+
+def receive(
+    session: Session,
+    body: bytes,
+    *,
+    bearer_token: str | None,
+    now: datetime,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    content_type: str | None = None,
+) -> Reception:
+    """Take one message a peer posted and answer it with its confirmation (see the module docstring).
+
+    ``content_type``, when given, must be ``text/xml`` or ``application/xml``. The caller commits.
+    A handler's unexpected exception (not a DomainError) propagates after its savepoint is rolled back,
+    so the caller can undo the whole transaction and the peer's retry is processed afresh.
+    """
+    body = bytes(body)
+    if content_type is not None and not content_type_is_xml(content_type):
+        exc = Iso18626Error(
+            ErrorType.BADLY_FORMED_MESSAGE,
+            f"Content-Type must be text/xml or application/xml, not {content_type[:100]!r}",
+            sniff_message_kind(body),
+        )
+        return refuse(session, body, exc, now, max_bytes)
+    try:
+        parsed = parse(body, max_bytes=max_bytes)
+    except Iso18626Error as exc:
+        return refuse(session, body, exc, now, max_bytes)
+    if parsed.kind not in INBOUND_KINDS:
+        return refuse(session, body, _confirmation_posted(parsed), now, max_bytes)
+    message = parsed.message
+    assert isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage)
+    claimed = sender_of(message)[1]
+    claimed_value = claimed.value if claimed else None
+
+    isil, error, outcome = _identify(session, parsed)
+    if error is not None or isil is None:
+        assert error is not None
+        return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
+    peer = get_peer(session, isil)
+    assert peer is not None
+    problem = authentication_problem(peer, message.header.authentication, bearer_token)
+    if problem is not None:
+        error = ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, f"authentication failed for {isil}: {problem}")
+        return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
+
+    key = dedupe_key(isil, parsed)
+    existing = inbound_by_key(session, key)
+    if existing is not None:
+        return _replay(existing, now)
+    row = InboundMessageRow(
+        received_at=now,
+        last_received_at=now,
+        sender=isil,
+        kind=parsed.kind,
+        requesting_agency_request_id=message.header.requesting_agency_request_id[:200],
+        dedupe_key=key,
+        body=body,
+        confirmation=b"",
+        message_status=MessageStatus.ERROR.value,
+        outcome=Outcome.INTERNAL_ERROR.value,
+        times_received=1,
+    )
+    try:
+        # Claim the identity first: a concurrent delivery of the same message waits here on
+        # PostgreSQL's unique index and then finds our row instead of applying the message again.
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = inbound_by_key(session, key)
+        if existing is None:  # pragma: no cover - the unique index said it exists
+            raise
+        return _replay(existing, now)
+
+    handler = HANDLERS.get(parsed.kind)
+    errors: tuple[ErrorData, ...]
+    if handler is None:
+        errors = (
+            ErrorData(
+                ErrorType.UNSUPPORTED_ACTION_TYPE,
+                f"the hub does not handle {parsed.kind} messages yet",
+            ),
+        )
+        outcome = Outcome.UNSUPPORTED
+    else:
+        nested = session.begin_nested()
+        try:
+            errors = tuple(handler(session, parsed, isil, now))
+        except (DomainError, Iso18626Error) as exc:
+            nested.rollback()
+            errors = (_error_from_exception(exc),)
+        except BaseException:
+            nested.rollback()
+            raise
+        else:
+            if errors:
+                nested.rollback()
+            else:
+                nested.commit()
+        outcome = Outcome.REFUSED if errors else Outcome.APPLIED
+    confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
+    row.confirmation = confirmation
+    row.outcome = outcome.value
+    row.message_status = (MessageStatus.ERROR if errors else MessageStatus.OK).value
+    row.error_type = errors[0].type.value if errors else None
+    row.error_value = errors[0].value if errors else None
+    session.flush()
+    return Reception(
+        confirmation,
+        outcome is Outcome.APPLIED,
+        outcome,
+        MessageStatus.ERROR if errors else MessageStatus.OK,
+        error=errors[0] if errors else None,
+    )
+
+
+def _replay(row: InboundMessageRow, now: datetime) -> Reception:
+    """A peer's retry: the first answer again, byte for byte, and nothing applied."""
+    row.times_received += 1
+    row.last_received_at = now
+    error = ErrorData(ErrorType(row.error_type), row.error_value) if row.error_type else None
+    return Reception(
+        bytes(row.confirmation),
+        False,
+        Outcome(row.outcome),
+        MessageStatus(row.message_status),
+        duplicate=True,
+        error=error,
+    )
+
+
+def internal_error_confirmation(body: bytes, now: datetime) -> bytes:
+    """The answer when the hub itself failed: ERROR, nothing applied, the peer may send it again.
+
+    ISO 18626 has no errorType for "try again later"; UnrecognisedDataValue with a plain errorValue is
+    the least misleading of the five.
+    """
+    kind = sniff_message_kind(body)
+    exc = Iso18626Error(
+        ErrorType.UNRECOGNISED_DATA_VALUE,
+        "the hub could not process this message right now; nothing was applied, please send it again later",
+        kind,
+    )
+    try:
+        parsed = parse(body)
+        if parsed.kind in INBOUND_KINDS:
+            return build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=(exc.error_data,))
+    except Exception:  # the body is what broke us; answer from what we can sniff
+        pass
+    return build_confirmation(exc, timestamp_received=now, timestamp=now)
+
+
+def log_internal_error(
+    session: Session, body: bytes, confirmation: bytes, now: datetime, max_bytes: int
+) -> None:
+    """Record that the hub failed on a message (in a fresh transaction; the failed one was undone)."""
+    _log(
+        session,
+        body=body,
+        now=now,
+        confirmation=confirmation,
+        outcome=Outcome.INTERNAL_ERROR,
+        max_bytes=max_bytes,
+        error=ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, "internal error at the hub"),
+        kind=sniff_message_kind(body),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Peers
+# --------------------------------------------------------------------------------------------------
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP
+"""Leave this setting as it is (for :func:`set_peer`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    """A peer as an administrator sees it: whether credentials are set, never the secrets."""
+
+    library_isil: str
+    configured: bool
+    endpoint: str | None
+    directory_version: Version | None
+    version: Version
+    account_id: str | None
+    has_security_code: bool
+    has_bearer_token: bool
+    profile: PeerProfile
+
+
+def _library(session: Session, isil: str) -> LibraryRow:
+    key = normalise_isil(isil)
+    row = session.get(LibraryRow, key)
+    if row is None:
+        raise NotFound(f"no library with ISIL {key}", field="isil")
+    return row
+
+
+def effective_version(library: LibraryRow, profile: PeerProfile) -> Version:
+    """The version we speak to a peer: its override, else the directory's, else 2017."""
+    if profile.version_override is not None:
+        return profile.version_override
+    if library.iso18626_version:
+        return Version(library.iso18626_version)
+    return Version.V2017
+
+
+def peer_view(session: Session, isil: str) -> PeerView:
+    """The peer settings of a directory library (defaults when none are set)."""
+    library = _library(session, isil)
+    row = get_peer(session, library.isil)
+    profile = row.profile if row else PeerProfile()
+    return PeerView(
+        library_isil=library.isil,
+        configured=row is not None,
+        endpoint=library.iso18626_endpoint,
+        directory_version=Version(library.iso18626_version) if library.iso18626_version else None,
+        version=effective_version(library, profile),
+        account_id=row.account_id if row else None,
+        has_security_code=bool(row and row.security_code_hash),
+        has_bearer_token=bool(row and row.token_hash),
+        profile=profile,
+    )
+
+
+def set_peer(
+    session: Session,
+    isil: str,
+    *,
+    account_id: str | _Keep | None = KEEP,
+    security_code: str | _Keep | None = KEEP,
+    kind: Peer | None = None,
+    unfilled_only_at_end_of_rota: bool | None = None,
+    version_override: Version | _Keep | None = KEEP,
+) -> PeerView:
+    """Create or change a library's peer settings; ``KEEP`` (or None for the flags) leaves a setting.
+
+    ``security_code`` is stored hashed; None clears it.
+    """
+    library = _library(session, isil)
+    row = get_or_create_peer(session, library.isil)
+    if not isinstance(account_id, _Keep):
+        row.account_id = (account_id.strip() or None) if account_id else None
+    if not isinstance(security_code, _Keep):
+        if security_code is not None and len(security_code) < 8:
+            raise DomainError("a securityCode needs at least 8 characters", field="security_code")
+        row.security_code_hash = hash_secret(security_code) if security_code else None
+    if kind is not None:
+        row.kind = kind.value
+    if unfilled_only_at_end_of_rota is not None:
+        row.unfilled_only_at_end_of_rota = unfilled_only_at_end_of_rota
+    if not isinstance(version_override, _Keep):
+        row.version_override = version_override.value if version_override else None
+    session.flush()
+    return peer_view(session, library.isil)
+
+
+def issue_peer_token(session: Session, isil: str) -> str:
+    """A new bearer token for the peer (replacing any earlier one); only its hash is stored."""
+    library = _library(session, isil)
+    row = get_or_create_peer(session, library.isil)
+    token = new_peer_token()
+    row.token_hash = hash_token(token)
+    session.flush()
+    return token
+
+
+# --------------------------------------------------------------------------------------------------
+# Outbound
+# --------------------------------------------------------------------------------------------------
+
+
+def _summary(message: Message, to_isil: str) -> str:
+    if isinstance(message, SupplyingAgencyMessage):
+        what = f"supplyingAgencyMessage {message.status_info.status.value}"
+    elif isinstance(message, RequestingAgencyMessage):
+        what = f"requestingAgencyMessage {message.action.value}"
+    elif isinstance(message, Request):
+        what = "request"
+    else:
+        what = type(message).__name__
+    request_id = getattr(getattr(message, "header", None), "requesting_agency_request_id", None)
+    return f"{what} {request_id or ''} to {to_isil}".replace("  ", " ")
+
+
+def _next_sequence(session: Session, destination: str, ordering_key: str) -> int:
+    count = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.channel == CHANNEL,
+            OutboxMessage.destination == destination,
+            OutboxMessage.ordering_key == ordering_key,
+        )
+    )
+    return int(count or 0) + 1
+
+
+def queue_message(
+    session: Session,
+    *,
+    to_isil: str,
+    message: Message,
+    ordering_key: str,
+    idempotency_key: str,
+    at_end_of_rota: bool = True,
+    reshare_note: ReShareNote | None = None,
+    xsd_dir: Path | None = None,
+) -> OutboxMessage | None:
+    """Put a message to a peer in the outbox, inside the caller's transaction.
+
+    The XML is built for the peer's version and checked against the official XSD when it can be found
+    (``xsd_dir``, else :func:`fjernlaan.iso18626.codec.find_xsd_dir`); a message we cannot write
+    correctly raises DomainError rather than leave. For a ReShare peer the note carries ``reshare_note``
+    and a ``#seq:N#`` per ``ordering_key``; for other peers only the note's text is sent. An Unfilled to
+    a broker-style peer before the end of the rota is held back: None is returned and nothing queued.
+    Messages with one ``ordering_key`` (one ILL request) leave in the order they were queued.
+    """
+    library = _library(session, to_isil)
+    if not library.iso18626_endpoint:
+        raise DomainError(f"{library.isil} has no ISO 18626 endpoint in the directory", field="to_isil")
+    row = get_peer(session, library.isil)
+    profile = row.profile if row else PeerProfile()
+    if (
+        isinstance(message, SupplyingAgencyMessage)
+        and message.status_info.status is Status.UNFILLED
+        and not should_send_unfilled(profile, at_end_of_rota)
+    ):
+        log.info(
+            "Unfilled for %s held back: %s wants it only at the end of the rota", ordering_key, library.isil
+        )
+        return None
+    version = effective_version(library, profile)
+    if profile.kind is Peer.RESHARE:
+        note = reshare_note or ReShareNote()
+        if note.sequence is None:
+            note = replace(note, sequence=_next_sequence(session, library.iso18626_endpoint, ordering_key))
+        message = with_reshare_note(message, note)
+    elif reshare_note is not None and reshare_note.text is not None:
+        message = with_reshare_note(message, ReShareNote(text=reshare_note.text))
+    try:
+        xml = build(message, version)
+    except Iso18626BuildError as exc:
+        raise DomainError(f"cannot write this message in ISO 18626 {version.value}: {exc}") from exc
+    try:
+        problems = validate(xml, version, xsd_dir=xsd_dir)
+    except XsdUnavailableError as exc:
+        log.warning("sending without XSD validation: %s", exc)
+        problems = []
+    if problems:
+        raise DomainError(
+            f"the {version.value} message for {library.isil} does not validate: {'; '.join(problems[:3])}"
+        )
+    kind = _summary(message, library.isil).split(" ", 1)[0]
+    payload: dict[str, Any] = {
+        "kind": kind,
+        "to": library.isil,
+        "version": version.value,
+        "summary": _summary(message, library.isil),
+        "xml": xml.decode("utf-8"),
+    }
+    return enqueue(
+        session,
+        channel=CHANNEL,
+        destination=library.iso18626_endpoint,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        ordering_key=ordering_key,
+    )
+
+
+class PeerDeliveryError(RuntimeError):
+    """The peer did not accept a message: HTTP error, unreadable answer, or an ERROR confirmation."""
+
+
+def check_confirmation(data: bytes, kind: str | None = None) -> None:
+    """Raise PeerDeliveryError unless ``data`` is an OK confirmation (of ``kind``'s message, when given)."""
+    try:
+        parsed = parse(data)
+    except Iso18626Error as exc:
+        raise PeerDeliveryError(f"the peer's answer is not a readable confirmation: {exc}") from None
+    message = parsed.message
+    if not isinstance(
+        message,
+        RequestConfirmation | SupplyingAgencyMessageConfirmation | RequestingAgencyMessageConfirmation,
+    ):
+        raise PeerDeliveryError(f"the peer answered with a {parsed.kind}, not a confirmation")
+    expected = CONFIRMATION_OF.get(kind or "")
+    if expected is not None and parsed.kind != expected:
+        raise PeerDeliveryError(f"the peer answered a {kind} with a {parsed.kind}")
+    if message.header.message_status is MessageStatus.ERROR:
+        detail = "; ".join(f"{e.type.value}: {e.value or ''}".rstrip(": ") for e in message.errors)
+        raise PeerDeliveryError(f"the peer answered ERROR: {detail or 'no errorData'}")
+
+
+def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str) -> None:
+    """The outbox sender of channel ``iso18626``: POST the XML, accept only an OK confirmation."""
+    headers = {"Content-Type": "application/xml", "Accept": "application/xml, text/xml"}
+    if settings.iso18626_outbound_token:
+        headers["Authorization"] = f"Bearer {settings.iso18626_outbound_token}"
+    try:
+        response = httpx.post(
+            destination,
+            content=str(payload["xml"]).encode("utf-8"),
+            headers=headers,
+            timeout=settings.iso18626_send_timeout_seconds,
+        )
+    except httpx.HTTPError as exc:
+        raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
+    if response.status_code >= 300:
+        raise PeerDeliveryError(f"HTTP {response.status_code} from {destination}: {response.text[:500]}")
+    check_confirmation(response.content, str(payload.get("kind") or "") or None)
+
+
+register_sender(CHANNEL, send_to_peer)
