@@ -8,8 +8,9 @@ from fjernlaan.accounts import store as accounts_store
 from fjernlaan.db import outbox
 from fjernlaan.db.base import Base
 from fjernlaan.directory import store as directory_store
+from fjernlaan.network import store as network_store
 
-_AREAS = (accounts_store, directory_store, outbox)
+_AREAS = (accounts_store, directory_store, network_store, outbox)
 
 
 def metadata() -> MetaData:
