@@ -98,7 +98,7 @@ class MembershipRow(Base):
     """A person's standing with one body."""
 
     __tablename__ = "network_memberships"
-    __table_args__ = (UniqueConstraint("body_id", "person_id", name="one_per_body"),)
+    __table_args__ = (UniqueConstraint("body_id", "person_id", name="network_memberships_one_per_body"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     body_id: Mapped[int] = mapped_column(
@@ -115,7 +115,9 @@ class MembershipHistoryRow(Base):
     """One step of a membership's history."""
 
     __tablename__ = "network_membership_history"
-    __table_args__ = (UniqueConstraint("membership_id", "seq", name="step_per_membership"),)
+    __table_args__ = (
+        UniqueConstraint("membership_id", "seq", name="network_membership_history_step_per_membership"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     membership_id: Mapped[int] = mapped_column(
@@ -149,7 +151,7 @@ class MeetingSessionRow(Base):
     """One sitting of a meeting (e.g. East or West)."""
 
     __tablename__ = "network_meeting_sessions"
-    __table_args__ = (UniqueConstraint("meeting_id", "key", name="key_per_meeting"),)
+    __table_args__ = (UniqueConstraint("meeting_id", "key", name="network_meeting_sessions_key_per_meeting"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(
@@ -169,7 +171,9 @@ class AgendaItemRow(Base):
     """A numbered agenda item."""
 
     __tablename__ = "network_agenda_items"
-    __table_args__ = (UniqueConstraint("meeting_id", "number", name="number_per_meeting"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "number", name="network_agenda_items_number_per_meeting"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(
@@ -214,7 +218,7 @@ class DecisionRow(Base):
     """A decision in the minutes; it may set up a working group."""
 
     __tablename__ = "network_decisions"
-    __table_args__ = (UniqueConstraint("minutes_id", "number", name="number_per_minutes"),)
+    __table_args__ = (UniqueConstraint("minutes_id", "number", name="network_decisions_number_per_minutes"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minutes_id: Mapped[int] = mapped_column(
@@ -234,7 +238,9 @@ class ActionItemRow(Base):
     """An action item of the minutes."""
 
     __tablename__ = "network_action_items"
-    __table_args__ = (UniqueConstraint("minutes_id", "number", name="number_per_minutes"),)
+    __table_args__ = (
+        UniqueConstraint("minutes_id", "number", name="network_action_items_number_per_minutes"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     minutes_id: Mapped[int] = mapped_column(
@@ -251,7 +257,9 @@ class WorkingGroupTaskRow(Base):
     """An item on a working group's task list."""
 
     __tablename__ = "network_working_group_tasks"
-    __table_args__ = (UniqueConstraint("body_id", "number", name="number_per_group"),)
+    __table_args__ = (
+        UniqueConstraint("body_id", "number", name="network_working_group_tasks_number_per_group"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     body_id: Mapped[int] = mapped_column(

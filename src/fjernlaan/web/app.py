@@ -15,6 +15,9 @@ from fjernlaan.accounts.api import router as accounts_router
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
+from fjernlaan.network.api import feeds as network_feeds
+from fjernlaan.network.api import router as network_router
+from fjernlaan.network.views import router as network_pages
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
@@ -64,6 +67,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(directory_router)
     app.include_router(accounts_router)
     app.include_router(operations_router)
+    app.include_router(network_router)
+    app.include_router(network_feeds)
+    app.include_router(network_pages)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

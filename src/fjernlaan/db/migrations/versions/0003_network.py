@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-23 08:51:53.885229
+Create Date: 2026-11-23 08:54:46.318594
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_working_group_tasks")),
-        sa.UniqueConstraint("body_id", "number", name="number_per_group"),
+        sa.UniqueConstraint("body_id", "number", name="network_working_group_tasks_number_per_group"),
     )
     with op.batch_alter_table("network_working_group_tasks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_network_working_group_tasks_body_id"), ["body_id"], unique=False)
@@ -101,7 +101,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_agenda_items")),
-        sa.UniqueConstraint("meeting_id", "number", name="number_per_meeting"),
+        sa.UniqueConstraint("meeting_id", "number", name="network_agenda_items_number_per_meeting"),
     )
     with op.batch_alter_table("network_agenda_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_network_agenda_items_meeting_id"), ["meeting_id"], unique=False)
@@ -143,7 +143,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_meeting_sessions")),
-        sa.UniqueConstraint("meeting_id", "key", name="key_per_meeting"),
+        sa.UniqueConstraint("meeting_id", "key", name="network_meeting_sessions_key_per_meeting"),
     )
     with op.batch_alter_table("network_meeting_sessions", schema=None) as batch_op:
         batch_op.create_index(
@@ -214,7 +214,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_action_items")),
-        sa.UniqueConstraint("minutes_id", "number", name="number_per_minutes"),
+        sa.UniqueConstraint("minutes_id", "number", name="network_action_items_number_per_minutes"),
     )
     with op.batch_alter_table("network_action_items", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_network_action_items_minutes_id"), ["minutes_id"], unique=False)
@@ -259,7 +259,7 @@ def upgrade() -> None:
             name=op.f("fk_network_decisions_working_group_id_network_bodies"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_decisions")),
-        sa.UniqueConstraint("minutes_id", "number", name="number_per_minutes"),
+        sa.UniqueConstraint("minutes_id", "number", name="network_decisions_number_per_minutes"),
     )
     with op.batch_alter_table("network_decisions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_network_decisions_minutes_id"), ["minutes_id"], unique=False)
@@ -283,7 +283,7 @@ def upgrade() -> None:
             ["person_id"], ["network_people.id"], name=op.f("fk_network_memberships_person_id_network_people")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_memberships")),
-        sa.UniqueConstraint("body_id", "person_id", name="one_per_body"),
+        sa.UniqueConstraint("body_id", "person_id", name="network_memberships_one_per_body"),
     )
     with op.batch_alter_table("network_memberships", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_network_memberships_body_id"), ["body_id"], unique=False)
@@ -306,7 +306,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_network_membership_history")),
-        sa.UniqueConstraint("membership_id", "seq", name="step_per_membership"),
+        sa.UniqueConstraint("membership_id", "seq", name="network_membership_history_step_per_membership"),
     )
     with op.batch_alter_table("network_membership_history", schema=None) as batch_op:
         batch_op.create_index(
