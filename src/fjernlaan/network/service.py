@@ -79,7 +79,8 @@ def _rules() -> Iterator[None]:
     ) as exc:
         raise Conflict(exc.message, field=exc.field) from exc
     except m.MinutesError as exc:
-        if "published" in exc.message and "empty" not in exc.message:
+        # Acting on unpublished minutes, or changing published ones, is a move out of turn.
+        if exc.field == "published_at" or ("published" in exc.message and "empty" not in exc.message):
             raise Conflict(exc.message, field=exc.field) from exc
         raise
 

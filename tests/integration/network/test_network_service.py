@@ -28,7 +28,9 @@ def _mails_to(handler: RecordingSmtpHandler, address: str) -> list[str]:
     return [str(msg["Subject"]) for msg in handler.messages if msg["To"] == address]
 
 
-def test_the_41st_applicant_waits_and_is_promoted_when_a_member_resigns(db: Database, smtp_server: Smtp) -> None:
+def test_the_41st_applicant_waits_and_is_promoted_when_a_member_resigns(
+    db: Database, smtp_server: Smtp
+) -> None:
     handler, settings = smtp_server
     with db.unit_of_work() as session:
         body = make_network(session)
@@ -98,13 +100,17 @@ def test_a_member_absent_from_three_consecutive_meetings_is_withdrawn_and_the_wa
             service.mark_attendance(session, meeting, present, AttendanceMark.PRESENT)
             service.mark_attendance(session, meeting, other, AttendanceMark.PRESENT)
             service.mark_attendance(session, meeting, absent, AttendanceMark.ABSENT)
-            closing = service.close_attendance(session, meeting, service.get_meeting(session, meeting).ends_on)
+            closing = service.close_attendance(
+                session, meeting, service.get_meeting(session, meeting).ends_on
+            )
         assert [w.person.id for w in closing.withdrawals] == [absent]
         assert [p.person.id for p in closing.promotions] == [waiting]
         assert service.membership_of(session, body, absent).status is MembershipStatus.WITHDRAWN
         assert service.membership_of(session, body, present).status is MembershipStatus.ACTIVE
     run_once(db, settings)
-    assert "Du er udmeldt af Fremtidens Fjernlån på grund af fravær" in _mails_to(handler, "person1@bibliotek.example")
+    assert "Du er udmeldt af Fremtidens Fjernlån på grund af fravær" in _mails_to(
+        handler, "person1@bibliotek.example"
+    )
     assert "Der er plads til dig i Fremtidens Fjernlån" in _mails_to(handler, "person4@bibliotek.example")
 
 
@@ -127,7 +133,9 @@ def test_a_member_without_a_mark_counts_as_absent(db: Database) -> None:
         body = make_network(session)
         [member] = fill(session, body, 1)
         for meeting in _three_meetings(session, body):
-            closing = service.close_attendance(session, meeting, service.get_meeting(session, meeting).ends_on)
+            closing = service.close_attendance(
+                session, meeting, service.get_meeting(session, meeting).ends_on
+            )
         assert [w.person.id for w in closing.withdrawals] == [member]
 
 
@@ -178,7 +186,9 @@ def _published(db: Database) -> tuple[int, int, int]:
         fill(session, body, 2)
         meeting = meeting_on(session, body, date(2025, 9, 8), "Efterårsmøde 2025")
         service.write_minutes(session, meeting.id, "Mødet drøftede **fjernlån** af e-bøger.", "Åse Ærø")
-        service.add_decision(session, meeting.id, text="Netværket foreslår nye retningslinjer.", agenda_item=3)
+        service.add_decision(
+            session, meeting.id, text="Netværket foreslår nye retningslinjer.", agenda_item=3
+        )
         service.add_action_item(
             session, meeting.id, text="Skriv udkast", owner="Vejle Bibliotekerne", due=date(2025, 11, 1)
         )
@@ -271,7 +281,9 @@ def test_a_working_group_created_from_a_decision_has_its_members_and_tasks(
         (2, "Løft kompetencerne", "KOMBIT"),
     ]
     run_once(db, settings)
-    assert _mails_to(handler, "person1@bibliotek.example") == ["Du er udpeget til Arbejdsgruppe om lånesamarbejdet"]
+    assert _mails_to(handler, "person1@bibliotek.example") == [
+        "Du er udpeget til Arbejdsgruppe om lånesamarbejdet"
+    ]
 
 
 def test_a_decision_sets_up_its_working_group_only_once(db: Database) -> None:
@@ -280,7 +292,11 @@ def test_a_decision_sets_up_its_working_group_only_once(db: Database) -> None:
         dbc = make_person(session, 1, organisation="DBC")
         meeting = meeting_on(session, forum, date(2025, 11, 3))
         service.add_decision(
-            session, meeting.id, text="Nedsæt gruppe", working_group_name="Gruppe", working_group_organisations=["DBC"]
+            session,
+            meeting.id,
+            text="Nedsæt gruppe",
+            working_group_name="Gruppe",
+            working_group_organisations=["DBC"],
         )
         service.publish_minutes(session, meeting.id)
         service.create_working_group(session, meeting.id, 1, representatives=[dbc])
@@ -303,10 +319,22 @@ def test_the_body_and_person_calendars_parse_and_hold_every_session(db: Database
 
 def test_import_members_skips_bad_rows_and_keeps_danish_letters(db: Database) -> None:
     rows = [
-        {"name": "Åse Ørum", "email": "aase@bibliotek.example", "organisation": "Læsø Bibliotek", "role": "", "library_isil": ""},
+        {
+            "name": "Åse Ørum",
+            "email": "aase@bibliotek.example",
+            "organisation": "Læsø Bibliotek",
+            "role": "",
+            "library_isil": "",
+        },
         {"name": "", "email": "tom@bibliotek.example", "organisation": "", "role": "", "library_isil": ""},
         {"name": "Bo Bæk", "email": "ikke-en-adresse", "organisation": "", "role": "", "library_isil": ""},
-        {"name": "Åse Ørum", "email": "AASE@bibliotek.example", "organisation": "", "role": "", "library_isil": ""},
+        {
+            "name": "Åse Ørum",
+            "email": "AASE@bibliotek.example",
+            "organisation": "",
+            "role": "",
+            "library_isil": "",
+        },
     ]
     with db.unit_of_work() as session:
         body = make_network(session)
