@@ -372,7 +372,7 @@ def apply(session: Session, body_id: int, person_id: int, today: date | None = N
         change = m.apply(body, memberships_of(session, body_id), person, today or today_in_denmark())
     ids = _save_change(session, change)
     _membership_effects(session, change.memberships, change.effects, ids)
-    return _reloaded(session, change)
+    return _with_ids(change, ids)
 
 
 def resign(
@@ -386,7 +386,7 @@ def resign(
         )
     ids = _save_change(session, change)
     _membership_effects(session, change.memberships, change.effects, ids)
-    return _reloaded(session, change)
+    return _with_ids(change, ids)
 
 
 def withdraw(
@@ -400,16 +400,20 @@ def withdraw(
         )
     ids = _save_change(session, change)
     _membership_effects(session, change.memberships, change.effects, ids)
-    return _reloaded(session, change)
+    return _with_ids(change, ids)
 
 
-def _reloaded(session: Session, change: m.MembershipChange) -> m.MembershipChange:
+def _with_ids(change: m.MembershipChange, ids: Mapping[int, int]) -> m.MembershipChange:
     # The stored memberships carry their ids, which callers (API, CLI) show.
-    body_id = change.subject.body_id if change.subject else change.memberships[0].body_id
-    fresh = {ms.person.id: ms for ms in memberships_of(session, body_id)}
-    subject = fresh[change.subject.person.id] if change.subject else None
-    promoted = tuple(fresh[p.person.id] for p in change.promoted)
-    return m.MembershipChange(tuple(fresh.values()), subject, promoted, change.effects)
+    def stamp(ms: m.Membership) -> m.Membership:
+        return replace(ms, id=ids.get(ms.person.id, ms.id))
+
+    return m.MembershipChange(
+        tuple(stamp(x) for x in change.memberships),
+        stamp(change.subject) if change.subject else None,
+        tuple(stamp(x) for x in change.promoted),
+        change.effects,
+    )
 
 
 def bodies_of_person(session: Session, person_id: int) -> list[tuple[m.Body, m.Membership]]:
@@ -581,9 +585,11 @@ def mark_attendance(
     """Record a member's mark for the meeting (replacing an earlier one) while attendance is open."""
     meeting = get_meeting(session, meeting_id)
     with _rules():
+        # Only the member's own record matters to the rule; loading the whole body is needless work.
+        mine_only = memberships_of(session, meeting.body_id, person_id)
         marks = m.record_attendance(
             meeting,
-            memberships_of(session, meeting.body_id),
+            mine_only,
             attendance_for(session, [meeting_id]),
             person_id,
             mark,

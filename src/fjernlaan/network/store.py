@@ -327,14 +327,17 @@ def person_from_row(row: PersonRow) -> Person:
     )
 
 
-def memberships_of(session: Session, body_id: int) -> list[Membership]:
-    """Every membership of the body, with people and history."""
-    rows = session.execute(
+def memberships_of(session: Session, body_id: int, person_id: int | None = None) -> list[Membership]:
+    """Every membership of the body (or just this person's), with people and history."""
+    query = (
         select(MembershipRow, PersonRow)
         .join(PersonRow, PersonRow.id == MembershipRow.person_id)
         .where(MembershipRow.body_id == body_id)
         .order_by(MembershipRow.application_no, MembershipRow.id)
-    ).all()
+    )
+    if person_id is not None:
+        query = query.where(MembershipRow.person_id == person_id)
+    rows = session.execute(query).all()
     ids = [m.id for m, _ in rows]
     steps: dict[int, list[StatusChange]] = {i: [] for i in ids}
     if ids:
