@@ -29,6 +29,9 @@ libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
 principles_app = typer.Typer(help="The lending principles (versioned routing rules).", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages waiting to be sent to other systems.", no_args_is_help=True)
 requests_app = typer.Typer(help="ILL requests.", no_args_is_help=True)
+network_app = typer.Typer(
+    help="The bodies that run the cooperation: members, meetings.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(libraries_app, name="libraries")
@@ -41,6 +44,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(holdings_app, name="holdings")
 peers_app = typer.Typer(help="ISO 18626 peers: credentials and quirks.", no_args_is_help=True)
 app.add_typer(peers_app, name="peers")
+app.add_typer(network_app, name="network")
 
 console = Console()
 err = Console(stderr=True)
@@ -415,6 +419,73 @@ def holdings_import(
     console.print(
         f"read {report.read}, changed {report.changed}, unchanged {report.unchanged}, "
         f"skipped {len(report.skipped)}"
+    )
+    if report.read and len(report.skipped) == report.read:
+        raise typer.Exit(1)
+
+
+@network_app.command("list")
+def network_list() -> None:
+    """List the bodies with their active members and waiting lists."""
+    from fjernlaan.network import service as network
+    from fjernlaan.network.model import MembershipStatus
+
+    table = Table()
+    for column in ("id", "name", "kind", "seats", "active", "waiting"):
+        table.add_column(column)
+    with _database().unit_of_work() as session:
+        bodies, _ = network.list_bodies(session, limit=1000)
+        for body in bodies:
+            _, active = network.list_members(session, body.id, limit=1)
+            _, waiting = network.list_members(session, body.id, status=MembershipStatus.WAITING, limit=1)
+            table.add_row(
+                str(body.id), body.name, body.kind.value, str(body.capacity or ""), str(active), str(waiting)
+            )
+    console.print(table)
+
+
+@network_app.command("import-members")
+def network_import_members(
+    body_id: Annotated[int, typer.Argument(help="the body's id (see `fjernlaan network list`)")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV: name,email,organisation,role,library_isil", exists=True, dir_okay=False),
+    ],
+) -> None:
+    """Apply every row's person to the body in file order; a full body puts them on the waiting list.
+
+    Bad rows are skipped and reported with their position; members get their mails via the outbox.
+    """
+    import csv
+    import io
+
+    from fjernlaan.network import service as network
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{file} is not UTF-8 text (byte {exc.start})") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or ()]
+    missing = [c for c in ("name", "email") if c not in header]
+    unknown = [h for h in header if h not in network.IMPORT_COLUMNS]
+    if missing or unknown:
+        raise _fail(
+            f"{file}: the header must be {','.join(network.IMPORT_COLUMNS)}"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+            + (f"; unknown {', '.join(unknown)}" if unknown else "")
+        )
+    try:
+        with _database().unit_of_work() as session:
+            report = network.import_members(session, body_id, list(reader))
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    for position, reason in report.skipped:
+        err.print(f"skipped row {position} (line {position + 1}): {escape(reason)}", highlight=False)
+    console.print(
+        f"read {report.read}, new people {report.people_created}, active {report.active}, "
+        f"waiting {report.waiting}, skipped {len(report.skipped)}",
+        highlight=False,
     )
     if report.read and len(report.skipped) == report.read:
         raise typer.Exit(1)

@@ -13,6 +13,7 @@ from fjernlaan.directory.demo import DEMO_CLOSURES, DEMO_USERS, load_demo_librar
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate
 from fjernlaan.directory.service import add_closure, create_library, library_exists
 from fjernlaan.directory.store import ClosureRow, LibraryRow
+from fjernlaan.network.demo import seed_network
 
 
 @dataclass
@@ -118,6 +119,7 @@ def seed_demo(session: Session, records: int = 0) -> DemoReport:
     seed_directory(session, report)
     seed_users(session, report)
     seed_peers(session, report)
+    seed_network(session, report)
     if records:
         from fjernlaan.catalogue.demo import seed_catalogue
 

@@ -11,8 +11,17 @@ from fjernlaan.db.base import Base
 from fjernlaan.directory import store as directory_store
 from fjernlaan.iso18626 import store as iso18626_store
 from fjernlaan.lending import store as lending_store
+from fjernlaan.network import store as network_store
 
-_AREAS = (accounts_store, catalogue_store, directory_store, iso18626_store, lending_store, outbox)
+_AREAS = (
+    accounts_store,
+    catalogue_store,
+    directory_store,
+    iso18626_store,
+    lending_store,
+    network_store,
+    outbox,
+)
 
 
 def metadata() -> MetaData:

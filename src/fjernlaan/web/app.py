@@ -20,6 +20,9 @@ from fjernlaan.directory.api import router as directory_router
 from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
 from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
+from fjernlaan.network.api import feeds as network_feeds
+from fjernlaan.network.api import router as network_router
+from fjernlaan.network.views import router as network_pages
 from fjernlaan.plugins import load_plugins
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
@@ -76,6 +79,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(operations_router)
     app.include_router(iso18626_router)
     app.include_router(iso18626_peers_router)
+    app.include_router(network_router)
+    app.include_router(network_feeds)
+    app.include_router(network_pages)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

@@ -1,0 +1,504 @@
+"""The bodies' data as it crosses the edge: API bodies and answers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from fjernlaan.network import model as m
+
+_IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BodyIn(BaseModel):
+    """A new body."""
+
+    model_config = _IN
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: m.BodyKind
+    capacity: int | None = Field(default=None, ge=1)
+    absence_limit: int | None = Field(default=None, ge=1)
+    meetings_per_year: int | None = Field(default=None, ge=0, le=52)
+    parent_id: int | None = None
+    mandate: str = ""
+    email: EmailStr | None = None
+    newsletter: str | None = Field(default=None, max_length=200)
+    coordinator_user_ids: list[int] = []
+
+
+class BodyOut(BaseModel):
+    """A body."""
+
+    id: int
+    name: str
+    kind: m.BodyKind
+    capacity: int | None
+    absence_limit: int | None
+    meetings_per_year: int | None
+    coordinator_user_ids: list[int]
+    parent_id: int | None
+    mandate: str
+    email: str | None
+    newsletter: str | None
+
+    @classmethod
+    def of(cls, body: m.Body) -> BodyOut:
+        """The API view of a domain body."""
+        return cls(
+            id=body.id,
+            name=body.name,
+            kind=body.kind,
+            capacity=body.capacity,
+            absence_limit=body.absence_limit,
+            meetings_per_year=body.meetings_per_year,
+            coordinator_user_ids=list(body.coordinator_ids),
+            parent_id=body.parent_id,
+            mandate=body.mandate,
+            email=body.email,
+            newsletter=body.newsletter,
+        )
+
+
+class PersonIn(BaseModel):
+    """A new person."""
+
+    model_config = _IN
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    organisation: str = Field(default="", max_length=200)
+    role: str = Field(default="", max_length=200)
+    library_isil: str | None = None
+    user_id: int | None = None
+    language: str = Field(default="da", pattern="^(da|en)$")
+
+
+class PersonOut(BaseModel):
+    """A person."""
+
+    id: int
+    name: str
+    email: str
+    organisation: str
+    role: str
+    library_isil: str | None
+
+    @classmethod
+    def of(cls, person: m.Person) -> PersonOut:
+        """The API view of a domain person."""
+        return cls(
+            id=person.id,
+            name=person.name,
+            email=person.email,
+            organisation=person.organisation,
+            role=person.role,
+            library_isil=person.library_isil,
+        )
+
+
+class StatusChangeOut(BaseModel):
+    """One step of a membership's history."""
+
+    at: date
+    from_status: m.MembershipStatus | None
+    to_status: m.MembershipStatus
+    why: str
+
+
+class MembershipOut(BaseModel):
+    """A person's standing with a body."""
+
+    id: int | None
+    body_id: int
+    person: PersonOut
+    status: m.MembershipStatus
+    applied_on: date
+    application_no: int
+    joined_on: date | None
+    history: list[StatusChangeOut]
+
+    @classmethod
+    def of(cls, ms: m.Membership) -> MembershipOut:
+        """The API view of a domain membership."""
+        return cls(
+            id=ms.id,
+            body_id=ms.body_id,
+            person=PersonOut.of(ms.person),
+            status=ms.status,
+            applied_on=ms.applied_on,
+            application_no=ms.application_no,
+            joined_on=ms.joined_on,
+            history=[
+                StatusChangeOut(at=h.at, from_status=h.from_status, to_status=h.to_status, why=h.why)
+                for h in ms.history
+            ],
+        )
+
+
+class ApplicationIn(BaseModel):
+    """An application: an existing person by id, or a new person."""
+
+    model_config = _IN
+
+    person_id: int | None = None
+    person: PersonIn | None = None
+    applied_on: date | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ApplicationIn:
+        if (self.person_id is None) == (self.person is None):
+            raise ValueError("give either person_id or person")
+        return self
+
+
+class MembershipMoveOut(BaseModel):
+    """The outcome of a membership move: the membership and anyone promoted from the waiting list."""
+
+    membership: MembershipOut
+    promoted: list[MembershipOut]
+
+
+class LeaveIn(BaseModel):
+    """Why the person leaves (required when a coordinator withdraws someone)."""
+
+    model_config = _IN
+
+    why: str = Field(default="", max_length=1000)
+
+
+class SessionIn(BaseModel):
+    """One sitting of a meeting; times without an offset are Copenhagen wall-clock times."""
+
+    model_config = _IN
+
+    key: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    label: str = Field(default="", max_length=100)
+    starts: datetime
+    ends: datetime
+    host_library: str = Field(default="", max_length=200)
+    place: str = Field(default="", max_length=200)
+    room: str = Field(default="", max_length=200)
+    host_isil: str | None = None
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> SessionIn:
+        if self.ends <= self.starts:
+            raise ValueError("ends: a session must end after it starts")
+        return self
+
+    def to_domain(self) -> m.MeetingSession:
+        """The model's session."""
+        return m.MeetingSession(
+            key=self.key,
+            label=self.label,
+            starts=self.starts,
+            ends=self.ends,
+            host_library=self.host_library,
+            place=self.place,
+            room=self.room,
+            host_isil=self.host_isil,
+        )
+
+
+class AgendaItemIn(BaseModel):
+    """An agenda item (numbered in order when `number` is left out)."""
+
+    model_config = _IN
+
+    title: str = Field(min_length=1, max_length=300)
+    presenter: str = Field(default="", max_length=200)
+    papers: list[str] = []
+    description: str = ""
+    number: int | None = Field(default=None, ge=1)
+
+
+class MeetingIn(BaseModel):
+    """A new meeting: sessions and one agenda."""
+
+    model_config = _IN
+
+    title: str = Field(min_length=1, max_length=200)
+    sessions: list[SessionIn] = Field(min_length=1)
+    agenda: list[AgendaItemIn] = []
+
+
+class SessionOut(BaseModel):
+    """A session of a meeting."""
+
+    key: str
+    label: str
+    starts: datetime
+    ends: datetime
+    host_library: str
+    place: str
+    room: str
+    location: str
+
+
+class AgendaItemOut(BaseModel):
+    """An agenda item."""
+
+    number: int
+    title: str
+    presenter: str
+    papers: list[str]
+    description: str
+
+
+class MeetingOut(BaseModel):
+    """A meeting with its sessions and agenda."""
+
+    id: int
+    body_id: int
+    title: str
+    held_on: date
+    attendance_closed: bool
+    revision: int
+    sessions: list[SessionOut]
+    agenda: list[AgendaItemOut]
+
+    @classmethod
+    def of(cls, meeting: m.Meeting) -> MeetingOut:
+        """The API view of a domain meeting."""
+        return cls(
+            id=meeting.id,
+            body_id=meeting.body_id,
+            title=meeting.title,
+            held_on=meeting.held_on,
+            attendance_closed=meeting.attendance_closed,
+            revision=meeting.revision,
+            sessions=[
+                SessionOut(
+                    key=s.key,
+                    label=s.label,
+                    starts=s.starts,
+                    ends=s.ends,
+                    host_library=s.host_library,
+                    place=s.place,
+                    room=s.room,
+                    location=s.location,
+                )
+                for s in meeting.sessions
+            ],
+            agenda=[
+                AgendaItemOut(
+                    number=a.number,
+                    title=a.title,
+                    presenter=a.presenter,
+                    papers=list(a.papers),
+                    description=a.description,
+                )
+                for a in meeting.ordered_agenda
+            ],
+        )
+
+
+class AttendanceIn(BaseModel):
+    """A member's mark for a meeting."""
+
+    model_config = _IN
+
+    mark: m.AttendanceMark
+    note: str = Field(default="", max_length=1000)
+
+
+class AttendanceOut(BaseModel):
+    """A member's mark for a meeting."""
+
+    meeting_id: int
+    person_id: int
+    mark: m.AttendanceMark
+    note: str
+
+
+class CloseAttendanceIn(BaseModel):
+    """Closing attendance; `today` defaults to today in Denmark."""
+
+    model_config = _IN
+
+    today: date | None = None
+
+
+class ClosingOut(BaseModel):
+    """What closing attendance did."""
+
+    meeting: MeetingOut
+    attendance: list[AttendanceOut]
+    withdrawn: list[MembershipOut]
+    promoted: list[MembershipOut]
+
+
+class InvitationsOut(BaseModel):
+    """How many invitations were queued."""
+
+    queued: int
+
+
+class MinutesIn(BaseModel):
+    """The minutes' text (Markdown)."""
+
+    model_config = _IN
+
+    text_md: str = Field(max_length=200_000)
+    author: str | None = Field(default=None, max_length=200)
+
+
+class DecisionIn(BaseModel):
+    """A decision; naming a working group (and its organisations) lets it set one up."""
+
+    model_config = _IN
+
+    text: str = Field(min_length=1)
+    number: int | None = Field(default=None, ge=1)
+    agenda_item: int | None = Field(default=None, ge=1)
+    working_group_name: str | None = Field(default=None, max_length=200)
+    working_group_mandate: str = ""
+    working_group_organisations: list[str] = []
+
+
+class ActionItemIn(BaseModel):
+    """An action item."""
+
+    model_config = _IN
+
+    text: str = Field(min_length=1)
+    owner: str = Field(min_length=1, max_length=200)
+    due: date | None = None
+    number: int | None = Field(default=None, ge=1)
+
+
+class StatusIn(BaseModel):
+    """A new status for an action item or task."""
+
+    model_config = _IN
+
+    status: m.ActionItemStatus
+
+
+class DecisionOut(BaseModel):
+    """A decision."""
+
+    number: int
+    text: str
+    agenda_item: int | None
+    working_group_name: str | None
+    working_group_mandate: str
+    working_group_organisations: list[str]
+
+
+class ActionItemOut(BaseModel):
+    """An action item."""
+
+    number: int
+    text: str
+    owner: str
+    due: date | None
+    status: m.ActionItemStatus
+
+
+class MinutesOut(BaseModel):
+    """Minutes with decisions and action items."""
+
+    id: int
+    meeting_id: int
+    body_id: int
+    text_md: str
+    author: str
+    published_at: datetime | None
+    decisions: list[DecisionOut]
+    action_items: list[ActionItemOut]
+
+    @classmethod
+    def of(cls, minutes: m.Minutes) -> MinutesOut:
+        """The API view of domain minutes."""
+        return cls(
+            id=minutes.id,
+            meeting_id=minutes.meeting_id,
+            body_id=minutes.body_id,
+            text_md=minutes.text_md,
+            author=minutes.author,
+            published_at=minutes.published_at,
+            decisions=[
+                DecisionOut(
+                    number=d.number,
+                    text=d.text,
+                    agenda_item=d.agenda_item,
+                    working_group_name=d.working_group_name,
+                    working_group_mandate=d.working_group_mandate,
+                    working_group_organisations=list(d.working_group_organisations),
+                )
+                for d in minutes.decisions
+            ],
+            action_items=[
+                ActionItemOut(number=a.number, text=a.text, owner=a.owner, due=a.due, status=a.status)
+                for a in minutes.action_items
+            ],
+        )
+
+
+class TaskIn(BaseModel):
+    """A task for a working group."""
+
+    model_config = _IN
+
+    text: str = Field(min_length=1)
+    owner_organisation: str | None = None
+    due: date | None = None
+
+
+class TaskOut(BaseModel):
+    """A working group's task."""
+
+    number: int
+    text: str
+    owner_organisation: str | None
+    due: date | None
+    status: m.ActionItemStatus
+
+    @classmethod
+    def of(cls, task: m.WorkingGroupTask) -> TaskOut:
+        """The API view of a domain task."""
+        return cls(
+            number=task.number,
+            text=task.text,
+            owner_organisation=task.owner_organisation,
+            due=task.due,
+            status=task.status,
+        )
+
+
+class WorkingGroupIn(BaseModel):
+    """Set up the working group a decision calls for: its representatives (people ids) and tasks."""
+
+    model_config = _IN
+
+    representatives: list[int] = Field(min_length=1)
+    tasks: list[TaskIn] = []
+    coordinator_user_ids: list[int] = []
+
+
+class WorkingGroupOut(BaseModel):
+    """A new working group with its members and task list."""
+
+    body: BodyOut
+    members: list[MembershipOut]
+    tasks: list[TaskOut]
+    unrepresented_organisations: list[str]
+
+
+class MyBodyOut(BaseModel):
+    """One of the caller's bodies with their membership."""
+
+    body: BodyOut
+    membership: MembershipOut
+
+
+class MeOut(BaseModel):
+    """The caller as a member: their person, bodies, upcoming meetings and calendar feed."""
+
+    person: PersonOut
+    bodies: list[MyBodyOut]
+    upcoming_meetings: list[MeetingOut]
+    calendar_url: str
