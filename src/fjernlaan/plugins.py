@@ -10,7 +10,12 @@ from __future__ import annotations
 import importlib
 from typing import Final
 
-PLUGIN_MODULES: Final = ("fjernlaan.iso18626.service", "fjernlaan.timers")
+PLUGIN_MODULES: Final = (
+    "fjernlaan.iso18626.service",
+    "fjernlaan.iso18626.handlers",
+    "fjernlaan.lending.peering",
+    "fjernlaan.timers",
+)
 
 
 def load_plugins() -> None:

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fjernlaan.db.base import Base, UtcDateTime, utcnow
@@ -76,6 +76,31 @@ class InboundMessageRow(Base):
     error_value: Mapped[str | None] = mapped_column(Text)
     times_received: Mapped[int] = mapped_column(Integer, default=1)
     last_received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class RequestLinkRow(Base):
+    """An ILL request that a peer takes part in, and the ids both sides know it by.
+
+    ``peer_role`` is ``requester`` when the peer borrows from the network (its request became ours) and
+    ``supplier`` when the network borrows from it (one attempt of ours, at rota ``position``).
+    ``our_agency_isil`` is who the hub is to the peer: the supplying agency the peer addressed, or the
+    requesting agency we wrote in our request.
+    """
+
+    __tablename__ = "iso18626_links"
+    __table_args__ = (UniqueConstraint("peer_isil", "peer_role", "requesting_agency_request_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("ill_requests.id", ondelete="CASCADE"), index=True
+    )
+    peer_isil: Mapped[str] = mapped_column(String(16))
+    peer_role: Mapped[str] = mapped_column(String(16))
+    requesting_agency_request_id: Mapped[str] = mapped_column(String(200))
+    supplying_agency_request_id: Mapped[str | None] = mapped_column(String(200))
+    our_agency_isil: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 # --------------------------------------------------------------------------------------------------

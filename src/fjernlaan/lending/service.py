@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -361,6 +361,21 @@ def _refresh_derived(row: RequestRow) -> None:
     row.next_deadline = min(present) if present else None
 
 
+ApplyListener = Callable[
+    [Session, "Loaded", lm.Action, "Actor", lm.RequestAggregate, lm.Outcome, datetime], None
+]
+"""Told of every applied action: ``(session, loaded, action, actor, before, outcome, now)``, in the
+same transaction, after the rows are updated (the ISO 18626 glue queues peers' messages here)."""
+
+APPLY_LISTENERS: list[ApplyListener] = []
+
+
+def on_apply(listener: ApplyListener) -> None:
+    """Register a listener for applied actions (once; a second registration is ignored)."""
+    if listener not in APPLY_LISTENERS:
+        APPLY_LISTENERS.append(listener)
+
+
 def apply(
     session: Session,
     loaded: Loaded,
@@ -420,6 +435,8 @@ def apply(
         row.ended_at = now
         row.answer_due = row.pickup_due = row.next_reminder_on = None
     _refresh_derived(row)
+    for listener in APPLY_LISTENERS:
+        listener(session, loaded, action, actor, aggregate, outcome, now)
     try:
         session.flush()
     except StaleDataError as exc:

@@ -1,0 +1,261 @@
+"""The inbound ISO 18626 handlers: what each message a peer posts does to an ILL request.
+
+Registered with :func:`fjernlaan.iso18626.service.register_handler` on import (listed in
+``fjernlaan.plugins.PLUGIN_MODULES``). Each runs inside the savepoint the service opens: a refusal
+(``DomainError``, or the errors returned) undoes everything it did and answers ERROR.
+
+* ``request`` — a peer borrows from the network: a new ILL request with the peer as requesting
+  library, routed by the rota builder (a catalogue match by ISBN, ISSN or record id; otherwise a
+  free-form citation that staff source).
+* ``requestingAgencyMessage`` — the peer (requester) acts on its request
+  (:data:`~fjernlaan.iso18626.lifecycle.PEER_REQUESTER_ACTIONS`).
+* ``supplyingAgencyMessage`` — a peer we asked as lender answers on its attempt
+  (:data:`~fjernlaan.iso18626.lifecycle.PEER_SUPPLIER_STATUSES`).
+
+Errors: an unknown request id is ``UnrecognisedDataValue`` naming the id; an action the request's
+state does not allow is ``UnrecognisedDataValue`` too (the value is valid ISO 18626 but not for this
+request now), and nothing changes; an action the hub never acts on is ``UnsupportedActionType``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from fjernlaan.catalogue import service as catalogue
+from fjernlaan.catalogue.model import InvalidIdentifier, normalise_isbn, normalise_issn
+from fjernlaan.directory import service as directory
+from fjernlaan.directory.model import InvalidIsil, LibraryType, normalise_isil
+from fjernlaan.errors import DomainError
+from fjernlaan.iso18626 import lifecycle
+from fjernlaan.iso18626.codec import ParsedMessage
+from fjernlaan.iso18626.links import PeerRole, add_link, find_link, note_supplier_request_id
+from fjernlaan.iso18626.model import Action as IsoAction
+from fjernlaan.iso18626.model import (
+    ErrorData,
+    ErrorType,
+    ReasonForMessage,
+    Request,
+    RequestingAgencyMessage,
+    Status,
+    SupplyingAgencyMessage,
+)
+from fjernlaan.iso18626.model import ServiceType as IsoServiceType
+from fjernlaan.iso18626.service import register_handler
+from fjernlaan.lending import model as lm
+from fjernlaan.lending import peering
+from fjernlaan.lending import service as lending
+from fjernlaan.settings import get_settings
+
+
+def _unknown(element: str, value: str, why: str) -> ErrorData:
+    return ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, f"header/{element} {value!r}: {why}")
+
+
+def _record_pk(session: Session, message: Request) -> int | None:
+    """The catalogue record a request names: ISBN, ISSN, then record ids; None when none matches."""
+    info = message.bibliographic_info
+    keys: list[str] = []
+    for item in info.item_ids:
+        code = item.code.strip().upper()
+        try:
+            if code == "ISBN":
+                keys.append(f"isbn:{normalise_isbn(item.identifier)}")
+            elif code == "ISSN":
+                keys.append(f"issn:{normalise_issn(item.identifier)}")
+        except InvalidIdentifier:
+            continue
+    for record in info.record_ids:
+        code = record.code.strip()
+        if code.upper() == "OCLC":
+            keys.append(f"oclc:{record.identifier.strip()}")
+        else:
+            keys.append(f"id:{code}:{record.identifier.strip()}")
+    for key in keys:
+        found = catalogue.record_pk_by_identifier(session, key)
+        if found is not None:
+            return found
+    return None
+
+
+def _our_agency(session: Session, message: Request) -> str:
+    """Who the peer addressed: the supplying agency of its request, else the national library."""
+    agency = message.header.supplying_agency_id
+    if agency is not None and agency.value.strip():
+        try:
+            return normalise_isil(agency.value)
+        except InvalidIsil:
+            return agency.value.strip()[:16]
+    national = next(
+        (lib.isil for lib in directory.all_libraries(session) if lib.type is LibraryType.NATIONAL), None
+    )
+    if national is None:
+        raise DomainError("header/supplyingAgencyId is missing and the hub has no national library")
+    return national
+
+
+def handle_request(
+    session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> tuple[ErrorData, ...]:
+    """A peer asks the network for an item: place it as an ILL request and route it."""
+    message = parsed.message
+    assert isinstance(message, Request)
+    rid = message.header.requesting_agency_request_id.strip()
+    existing = find_link(session, sender_isil, PeerRole.REQUESTER, rid)
+    if existing is not None:
+        return (
+            _unknown(
+                "requestingAgencyRequestId",
+                rid,
+                f"{sender_isil} already sent a request with this id (our request {existing.request_id})",
+            ),
+        )
+    info = message.bibliographic_info
+    record_pk = _record_pk(session, message)
+    title = info.title or (catalogue.get_record(session, record_pk).title if record_pk else None)
+    if not title:
+        return (
+            ErrorData(
+                ErrorType.UNRECOGNISED_DATA_VALUE,
+                "bibliographicInfo: no title and no ISBN, ISSN or record id this hub knows",
+            ),
+        )
+    citation = {
+        k: v
+        for k, v in {
+            "title": info.title,
+            "author": info.author,
+            "isbn": next((i.identifier for i in info.item_ids if i.code.upper() == "ISBN"), None),
+            "issn": next((i.identifier for i in info.item_ids if i.code.upper() == "ISSN"), None),
+            "article_title": info.title_of_component,
+            "pages": info.pages_requested,
+        }.items()
+        if v
+    }
+    service = message.service_info
+    service_type = lm.ServiceType((service.service_type if service else IsoServiceType.LOAN).value)
+    need_before = service.need_before_date.date() if service and service.need_before_date else None
+    principles = get_settings().active_principles
+    loaded = peering.place_for_peer(
+        session,
+        requester_isil=sender_isil,
+        service_type=service_type,
+        record_pk=record_pk,
+        title=title,
+        citation={} if record_pk else citation,
+        need_before=need_before,
+        principles_name=principles,
+        now=now,
+        note=f"their id {rid}",
+    )
+    add_link(
+        session,
+        request_id=loaded.row.id,
+        peer_isil=sender_isil,
+        peer_role=PeerRole.REQUESTER,
+        requesting_agency_request_id=rid,
+        our_agency_isil=_our_agency(session, message),
+        now=now,
+        supplying_agency_request_id=str(loaded.row.id),
+    )
+    peering.route(session, loaded, principles, now)
+    return ()
+
+
+def handle_requesting_agency_message(
+    session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> tuple[ErrorData, ...]:
+    """The peer that borrows from the network acts on its request."""
+    message = parsed.message
+    assert isinstance(message, RequestingAgencyMessage)
+    rid = message.header.requesting_agency_request_id.strip()
+    link = find_link(session, sender_isil, PeerRole.REQUESTER, rid)
+    if link is None:
+        return (_unknown("requestingAgencyRequestId", rid, f"no request from {sender_isil} has this id"),)
+    if message.action in lifecycle.UNSUPPORTED_PEER_ACTIONS:
+        return (
+            ErrorData(
+                ErrorType.UNSUPPORTED_ACTION_TYPE,
+                f"action {message.action.value}: the hub does not act on it",
+            ),
+        )
+    if message.action is IsoAction.STATUS_REQUEST:
+        loaded = lending.load(session, link.request_id)
+        aggregate = loaded.aggregate()
+        last = aggregate.attempts[-1] if aggregate.attempts else None
+        status = lifecycle.status_of(last.state) if last else Status.REQUEST_RECEIVED
+        peering.send_supplying(
+            session,
+            link,
+            link.request_id,
+            ReasonForMessage.STATUS_REQUEST_RESPONSE,
+            status,
+            None,
+            aggregate.due_date,
+            now,
+        )
+        return ()
+    rule = lifecycle.PEER_REQUESTER_ACTIONS[message.action]
+    data = lm.ActionInput(reason=message.note or f"{message.action.value} from {sender_isil}")
+    peering.apply_rule(session, link.request_id, rule, peer_isil=sender_isil, now=now, data=data)
+    return ()
+
+
+def handle_supplying_agency_message(
+    session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> tuple[ErrorData, ...]:
+    """A peer we asked as lender answers on its attempt."""
+    message = parsed.message
+    assert isinstance(message, SupplyingAgencyMessage)
+    rid = message.header.requesting_agency_request_id.strip()
+    link = find_link(session, sender_isil, PeerRole.SUPPLIER, rid)
+    if link is None:
+        return (
+            _unknown(
+                "requestingAgencyRequestId", rid, f"no request of ours was sent to {sender_isil} with this id"
+            ),
+        )
+    if message.header.supplying_agency_request_id:
+        note_supplier_request_id(session, link, message.header.supplying_agency_request_id)
+    info = message.message_info
+    status = message.status_info.status
+    rule = lifecycle.supplier_rule(info.reason_for_message, info.answer_yes_no, status)
+    reason = info.note
+    if status is Status.UNFILLED:
+        why = info.reason_unfilled.value if info.reason_unfilled else None
+        reason = "; ".join(p for p in (f"Unfilled at {sender_isil}", why, info.note) if p)
+    condition = None
+    if rule.main is lm.Action.OFFER_CONDITION:
+        retry = message.retry_info
+        parts = [info.note, info.reason_retry.value if info.reason_retry else None]
+        if retry is not None:
+            parts += [c.value for c in retry.loan_conditions]
+        condition = "; ".join(p for p in parts if p) or "RetryPossible"
+    if rule.main in (
+        lm.Action.RECALL,
+        lm.Action.REFUSE_RENEWAL,
+        lm.Action.REFUSE_CANCEL,
+        lm.Action.REPORT_LOST,
+    ):
+        reason = reason or f"{status.value} from {sender_isil}"
+    due = message.status_info.due_date
+    fee = float(info.offered_costs[0].amount) if info.offered_costs else None
+    data = lm.ActionInput(
+        reason=reason, condition=condition, fee_dkk=fee, due_date=due.date() if due else None
+    )
+    peering.apply_rule(
+        session,
+        link.request_id,
+        rule,
+        peer_isil=sender_isil,
+        now=now,
+        data=data,
+        attempt_position=link.position,
+    )
+    return ()
+
+
+register_handler("request", handle_request)
+register_handler("requestingAgencyMessage", handle_requesting_agency_message)
+register_handler("supplyingAgencyMessage", handle_supplying_agency_message)
