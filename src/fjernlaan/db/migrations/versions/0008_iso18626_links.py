@@ -1,7 +1,7 @@
 """iso18626: links between ILL requests and the peers taking part in them
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-24 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import fjernlaan.db.base
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
