@@ -762,7 +762,7 @@ def _just_placed(session: Session) -> dict[int, _Placed]:
     return placed
 
 
-def _take_placed(session: Session, request_id: int) -> Loaded | None:
+def _take_placed(session: Session, request_id: int) -> _Placed | None:
     placed: _Placed | None = session.info.get(_PLACED_KEY, {}).pop(request_id, None)
     if placed is None:
         return None
@@ -773,7 +773,7 @@ def _take_placed(session: Session, request_id: int) -> Loaded | None:
         state = sa_inspect(obj)
         if not state.persistent or state.expired_attributes or obj in dirty:
             return None
-    return loaded
+    return placed
 
 
 def act(
@@ -915,8 +915,8 @@ def view(
     session: Session, request_id: int, principal: Principal, as_role: lm.Role | None = None
 ) -> RequestOut:
     """The request as the caller may see it: a lender never sees the patron's name, card or e-mail."""
-    placed = _take_placed(session, request_id)
-    loaded = placed or load(session, request_id)
+    placed = _take_placed(session, request_id)  # held to the end: it keeps the patron in the session
+    loaded = placed.loaded if placed is not None else load(session, request_id)
     role = viewer_role(principal, loaded, as_role)
     row = loaded.row
     patron: PatronOut | None = None
@@ -932,7 +932,7 @@ def view(
             )
     by_position = {a.position: a for a in loaded.attempts}
     events: Iterable[EventRow] = (
-        placed.new_events
+        loaded.new_events
         if placed is not None
         else session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
     )
