@@ -95,17 +95,37 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on (FJERNLAAN_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (FJERNLAAN_PORT)")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="FJERNLAAN_WORKERS",
+            help="server processes; one per CPU core is the recommended setting (FJERNLAAN_WORKERS)",
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option(help="log every HTTP request (turn off when a proxy in front logs them)")
+    ] = True,
 ) -> None:
     """Serve the hub over HTTP."""
     import uvicorn
 
-    from fjernlaan.web.app import create_app
-
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
-    console.print(f"fjernlaan serving on [bold]http://{host}:{port}[/] (API docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    processes = f"{workers} processes" if workers > 1 else "1 process"
+    console.print(f"fjernlaan serving on [bold]http://{host}:{port}[/] with {processes} (API docs at /docs)")
+    # The app is built by each worker process from its own settings (the same environment), so the
+    # server gets the factory's import string rather than an app object.
+    uvicorn.run(
+        "fjernlaan.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @users_app.command("add")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -117,9 +119,36 @@ def issue_token(session: Session, username: str, label: str = "") -> str:
     return token
 
 
+# Every API call resolves its bearer token; the answer is reused for a few seconds so a busy client
+# costs no query (and, on SQLite, no transaction) per call. Revoking a token through `revoke_token`
+# forgets it at once in this process; other server processes notice within TOKEN_CACHE_SECONDS.
+TOKEN_CACHE_SECONDS = 5.0
+_TOKEN_CACHE_MAX = 10_000
+_token_lock = threading.Lock()
+_token_cache: dict[tuple[str, str], tuple[float, Principal]] = {}
+
+
+def _bind_key(session: Session) -> str:
+    bind = session.get_bind()
+    return f"{id(bind)}:{bind.engine.url!r}"
+
+
+def clear_token_cache() -> None:
+    """Forget every cached token (tests that change users or tokens behind the service's back)."""
+    with _token_lock:
+        _token_cache.clear()
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one."""
-    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == _token_hash(token)))
+    digest = _token_hash(token)
+    key = (_bind_key(session), digest)
+    now_mono = time.monotonic()
+    with _token_lock:
+        hit = _token_cache.get(key)
+    if hit is not None and now_mono - hit[0] < TOKEN_CACHE_SECONDS:
+        return hit[1]
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
     if row is None or row.revoked:
         raise NotAuthenticated("unknown or revoked API token")
     user = session.get(UserRow, row.user_id)
@@ -129,7 +158,24 @@ def principal_for_token(session: Session, token: str) -> Principal:
     # Record use at most every ten minutes so reads do not turn into writes on every call.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=10):
         row.last_used_at = now
-    return _principal(user)
+    principal = _principal(user)
+    with _token_lock:
+        if len(_token_cache) >= _TOKEN_CACHE_MAX:
+            _token_cache.clear()  # only valid tokens are cached, so this is rare; start afresh
+        _token_cache[key] = (now_mono, principal)
+    return principal
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """Revoke a bearer token: it stops working at once (other processes: within the cache time)."""
+    digest = _token_hash(token)
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
+    if row is None:
+        raise NotFound("no such API token", field="token")
+    row.revoked = True
+    session.flush()
+    with _token_lock:
+        _token_cache.pop((_bind_key(session), digest), None)
 
 
 class PatronIn(BaseModel):

@@ -12,12 +12,13 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -25,6 +26,7 @@ from fjernlaan.accounts.model import Principal, require_staff_of
 from fjernlaan.accounts.service import find_patron
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.catalogue import service as catalogue
+from fjernlaan.catalogue.model import Record
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import Library, WorkingCalendar, normalise_isil
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -186,6 +188,18 @@ def rota_for_record(
 ) -> lm.Rota:
     """Build the rota for a catalogue record: its holdings, the directory, calendars and load."""
     record = catalogue.get_record(session, record_pk)
+    return _rota_for(session, record, record_pk, requester, principles, now, already_unfilled)
+
+
+def _rota_for(
+    session: Session,
+    record: Record,
+    record_pk: int,
+    requester: Library,
+    principles: Principles,
+    now: datetime,
+    already_unfilled: Iterable[str] = (),
+) -> lm.Rota:
     holdings = catalogue.holdings_for_record(session, record_pk)
     infos = [lm.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
     libraries = _libraries(session)
@@ -215,6 +229,8 @@ class Loaded:
     row: RequestRow
     entries: list[RotaEntryRow]
     attempts: list[AttemptRow]
+    # Event rows written while this was loaded, in order (placing answers from them, see `view`).
+    new_events: list[EventRow] = field(default_factory=list)
 
     @property
     def rota(self) -> list[RotaEntryRow]:
@@ -260,6 +276,7 @@ def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
 
 def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
     """The request's rows; `lock` takes the row lock (`FOR UPDATE` on PostgreSQL) for a change."""
+    session.info.get(_PLACED_KEY, {}).pop(request_id, None)
     row = session.get(RequestRow, request_id, with_for_update=lock or None, populate_existing=lock)
     if row is None:
         raise NotFound(f"no request {request_id}", field="request_id")
@@ -327,23 +344,23 @@ def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
     return lm.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
 
 
-def _event(session: Session, request_id: int, event: lm.Event, actor: Actor) -> None:
-    session.add(
-        EventRow(
-            request_id=request_id,
-            at=event.at,
-            side=event.side.value,
-            action=event.action.value,
-            from_state=event.from_state,
-            to_state=event.to_state,
-            by_role=event.by_role.value,
-            by_user=actor.username,
-            by_isil=actor.isil,
-            reason=event.reason,
-            position=event.position,
-            isil=event.isil,
-        )
+def _event(session: Session, request_id: int, event: lm.Event, actor: Actor) -> EventRow:
+    row = EventRow(
+        request_id=request_id,
+        at=event.at,
+        side=event.side.value,
+        action=event.action.value,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        by_role=event.by_role.value,
+        by_user=actor.username,
+        by_isil=actor.isil,
+        reason=event.reason,
+        position=event.position,
+        isil=event.isil,
     )
+    session.add(row)
+    return row
 
 
 def _refresh_derived(row: RequestRow) -> None:
@@ -388,6 +405,30 @@ def apply(
 
     An illegal transition is a `Conflict` (409) carrying the current states and the allowed actions.
     """
+    outcome = _apply(session, loaded, action, actor, now, data)
+    _flush(session, loaded.row)
+    return outcome
+
+
+def _flush(session: Session, row: RequestRow) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"request {row.id} was changed by someone else at the same time; load it and try again",
+            field="request_id",
+        ) from exc
+
+
+def _apply(
+    session: Session,
+    loaded: Loaded,
+    action: lm.Action,
+    actor: Actor,
+    now: datetime,
+    data: lm.ActionInput | None = None,
+) -> lm.Outcome:
+    # `apply` without the flush: placing a request runs several steps and writes them in one flush.
     aggregate = loaded.aggregate()
     try:
         outcome = lm.apply_action(aggregate, action, actor.role, at=now, data=data)
@@ -428,7 +469,7 @@ def apply(
             session.add(stored)
             loaded.attempts.append(stored)
     for event in outcome.events:
-        _event(session, row.id, event, actor)
+        loaded.new_events.append(_event(session, row.id, event, actor))
     for effect in outcome.effects:
         _carry_out(session, loaded, effect, now, today)
     if new.is_terminal:
@@ -649,9 +690,13 @@ def place(
     need_before = data.need_before or today + timedelta(days=principles.defaults.need_before_days)
     if need_before <= today:
         raise DomainError("the need-before date must be after today", field="need_before")
+    rota: lm.Rota | None = None
     if data.record_id is not None:
-        title = catalogue.get_record(session, data.record_id).title
+        record = catalogue.get_record(session, data.record_id)
+        title = record.title
         citation: dict[str, Any] = {}
+        # Built before the request row exists: it reads only the catalogue, the directory and the load.
+        rota = _rota_for(session, record, data.record_id, requester, principles, now)
     else:
         assert data.citation is not None
         citation = data.citation.model_dump(exclude_none=True)
@@ -678,26 +723,27 @@ def place(
         updated_at=now,
     )
     session.add(row)
-    session.flush()
+    session.flush()  # the id the events, the rota and the attempt refer to
     actor = Actor(placed_role, principal.username, requester_isil)
-    session.add(
-        EventRow(
-            request_id=row.id,
-            at=now,
-            side=lm.Side.REQUESTER.value,
-            action="place",
-            from_state=None,
-            to_state=R.SUBMITTED.value,
-            by_role=placed_role.value,
-            by_user=actor.username,
-            by_isil=actor.isil,
-            reason=f"placed under the {principles.version} principles",
-        )
+    placed = EventRow(
+        request_id=row.id,
+        at=now,
+        side=lm.Side.REQUESTER.value,
+        action="place",
+        from_state=None,
+        to_state=R.SUBMITTED.value,
+        by_role=placed_role.value,
+        by_user=actor.username,
+        by_isil=actor.isil,
+        reason=f"placed under the {principles.version} principles",
     )
-    loaded = Loaded(row, [], [])
-    apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now)
-    if data.record_id is None:
-        apply(
+    session.add(placed)
+    loaded = Loaded(row, [], [], [placed])
+    # Every step below changes only these objects; one flush at the end writes them all (one UPDATE
+    # of the request and one INSERT per table instead of a round of statements per step).
+    _apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now)
+    if rota is None:
+        _apply(
             session,
             loaded,
             lm.Action.START_SOURCING,
@@ -705,10 +751,8 @@ def place(
             now,
             lm.ActionInput(reason="not in the catalogue: staff source it"),
         )
-        return row.id
-    rota = rota_for_record(session, data.record_id, requester, principles, now)
-    if rota.filled_locally:
-        apply(
+    elif rota.filled_locally:
+        _apply(
             session,
             loaded,
             lm.Action.FILL_LOCALLY,
@@ -716,12 +760,44 @@ def place(
             now,
             lm.ActionInput(reason="an available copy at the requesting library"),
         )
-        return row.id
-    apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now)
-    _store_rota(session, loaded, rota, libraries)
-    session.flush()
-    apply(session, loaded, lm.Action.SEND, SYSTEM, now)
+    else:
+        _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now)
+        _store_rota(session, loaded, rota, libraries)
+        _apply(session, loaded, lm.Action.SEND, SYSTEM, now)
+    _flush(session, row)
+    _just_placed(session)[row.id] = _Placed(loaded, patron)
     return row.id
+
+
+# `view` right after `place` in the same session answers from the rows just written instead of
+# reading them back; any other load of that request forgets them first.
+_PLACED_KEY = "fjernlaan.lending.placed"
+
+
+@dataclass(frozen=True)
+class _Placed:
+    loaded: Loaded
+    # Held so the session's identity map (weak references) still has the patron for `view`.
+    patron: PatronRow
+
+
+def _just_placed(session: Session) -> dict[int, _Placed]:
+    placed: dict[int, _Placed] = session.info.setdefault(_PLACED_KEY, {})
+    return placed
+
+
+def _take_placed(session: Session, request_id: int) -> _Placed | None:
+    placed: _Placed | None = session.info.get(_PLACED_KEY, {}).pop(request_id, None)
+    if placed is None:
+        return None
+    loaded = placed.loaded
+    # Only rows that are still in the database as written: not after a rollback, not expired.
+    dirty = session.dirty
+    for obj in (loaded.row, *loaded.entries, *loaded.attempts, *loaded.new_events, placed.patron):
+        state = sa_inspect(obj)
+        if not state.persistent or state.expired_attributes or obj in dirty:
+            return None
+    return placed
 
 
 def act(
@@ -863,7 +939,8 @@ def view(
     session: Session, request_id: int, principal: Principal, as_role: lm.Role | None = None
 ) -> RequestOut:
     """The request as the caller may see it: a lender never sees the patron's name, card or e-mail."""
-    loaded = load(session, request_id)
+    placed = _take_placed(session, request_id)  # held to the end: it keeps the patron in the session
+    loaded = placed.loaded if placed is not None else load(session, request_id)
     role = viewer_role(principal, loaded, as_role)
     row = loaded.row
     patron: PatronOut | None = None
@@ -878,7 +955,11 @@ def view(
                 language=found.language,
             )
     by_position = {a.position: a for a in loaded.attempts}
-    events = session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
+    events: Iterable[EventRow] = (
+        loaded.new_events
+        if placed is not None
+        else session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
+    )
     aggregate = loaded.aggregate()
     open_attempt = aggregate.open_attempt
     return RequestOut(

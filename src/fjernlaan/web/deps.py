@@ -9,15 +9,18 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import principal_by_id, principal_for_token
+from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.settings import Settings
 
 SESSION_COOKIE = "fjl_session"
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 T = TypeVar("T")
 
 
@@ -74,9 +77,17 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
 def optional_principal(
     request: Request, session: Annotated[Session, Depends(unit_of_work)]
 ) -> Principal | None:
-    """The caller, when they said who they are."""
+    """The caller, when they said who they are.
+
+    Finding the caller may write (a token's last use), so it commits first. After that, a GET or HEAD
+    route's unit of work only reads: on SQLite it then takes no write lock, so reads never queue
+    behind writers.
+    """
     principal = _principal_from_request(request, session)
     session.commit()
+    bind = session.get_bind()
+    if request.method in _READ_ONLY_METHODS and isinstance(bind, Engine):
+        session.bind = read_only(bind)
     return principal
 
 
