@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -254,7 +255,6 @@ def _record_ids(hub: Hub) -> dict[str, int]:
 
 def _set_up_danish_hub(dk: Hub, de: Hub) -> None:
     """The demo network; the foreign hub as the foreign library DE-1 with its endpoint; the books."""
-    dk.cli("demo", "--records", "0")
     foreign = dk.folder / "udland.json"
     foreign.write_text(
         json.dumps(
@@ -281,20 +281,15 @@ def _set_up_danish_hub(dk: Hub, de: Hub) -> None:
         encoding="utf-8",
     )
     dk.cli("holdings", "import", str(feed))
-    for user in ("admin", "kbh"):
-        dk.tokens[user] = dk.cli("users", "token", user, "--label", "two-hub test").strip()
     dk.serve()
 
 
 def _set_up_foreign_hub(de: Hub) -> None:
     """A second fjernlaan whose lender DTU holds the books; the Danish national library is a peer."""
-    de.cli("demo", "--records", "0")
     books = de.folder / "bücher.xml"
     books.write_text(_marcxml(BOOKS), encoding="utf-8")
     de.cli("catalogue", "import", str(books), "--library", DTU)
     de.cli("peers", "set", DK_NATIONAL, "--account-id", "dk-kb", "--security-code", "hemmelig-kode-æøå")
-    for user in ("admin", "dtu"):
-        de.tokens[user] = de.cli("users", "token", user, "--label", "two-hub test").strip()
     de.serve()
 
 
@@ -302,7 +297,7 @@ def _set_up_foreign_hub(de: Hub) -> None:
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     """Two hubs on loopback, each the other's ISO 18626 peer, with workers sending their outboxes."""
     hubs: list[Hub] = []
-    for name in ("dk", "de"):
+    for name in ("seed", "dk", "de"):
         folder = tmp_path_factory.mktemp(f"hub-{name}")
         env = {
             **os.environ,
@@ -311,7 +306,15 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
         }
         env.pop("FJERNLAAN_ISO18626_OUTBOUND_TOKEN", None)
         hubs.append(Hub(name, folder, env, port=free_port()))
-    dk, de = hubs
+    seed, dk, de = hubs
+    # Both hubs start from the demo network: seeded once and copied, which halves the setup (the
+    # users' API tokens are therefore the same on both hubs; nothing in the test relies on that).
+    seed.cli("demo", "--records", "0")
+    for user in ("admin", "kbh", "dtu"):
+        seed.tokens[user] = seed.cli("users", "token", user, "--label", "two-hub test").strip()
+    for hub in (dk, de):
+        shutil.copyfile(seed.folder / "hub.db", hub.folder / "hub.db")
+        hub.tokens = dict(seed.tokens)
     both = (dk, de)
     try:
         _in_parallel(lambda: _set_up_danish_hub(dk, de), lambda: _set_up_foreign_hub(de))
@@ -381,6 +384,7 @@ def _outbox_summaries(hub: Hub, after: int = 0) -> list[str]:
 
 def _foreign_request_of(network: Network, dk_id: int, position: int = 0) -> int:
     """The foreign hub's request for our attempt (its requester: the Danish national library)."""
+
     def probe() -> int | None:
         items = network.de.get("/api/v1/requests", library=DK_NATIONAL, side="requester")["items"]
         for item in items:
@@ -496,12 +500,9 @@ def test_a_loan_from_abroad_from_request_to_completed(network: Network) -> None:
     ours, theirs = dk.request(d), de.request(f)
     assert ours["attempts"][-1]["state"] == theirs["attempts"][-1]["state"] == "completed"
     assert theirs["state"] == "completed"
-    assert [a for a in _actions(ours) if a[2] == "peer"] == [
-        ("supplier", "will_supply", "peer"),
-        ("supplier", "ship", "peer"),
-        ("supplier", "grant_renewal", "peer"),
-        ("supplier", "confirm_return", "peer"),
-    ]
+    # What the foreign hub did arrived here as the peer's actions (a renewal is a requester-side step).
+    by_peer = [a[1] for a in _actions(ours) if a[2] == "peer"]
+    assert list(dict.fromkeys(by_peer)) == ["will_supply", "ship", "grant_renewal", "confirm_return"]
     assert _outbox_summaries(dk, len(dk.outbox()) - 3) == [
         f"requestingAgencyMessage Received {d}-0 to {FOREIGN}",
         f"requestingAgencyMessage Renew {d}-0 to {FOREIGN}",
@@ -511,3 +512,74 @@ def test_a_loan_from_abroad_from_request_to_completed(network: Network) -> None:
         f"supplyingAgencyMessage {status} {d}-0 to {DK_NATIONAL}"
         for status in ("ExpectToSupply", "Loaned", "Loaned", "LoanCompleted")
     ]
+
+
+def test_a_copy_from_abroad_is_delivered(network: Network) -> None:
+    dk, de = network.dk, network.de
+    sent = {"dk": len(dk.outbox()) + 1, "de": len(de.outbox())}
+
+    placed = _place(network, COPY_ISBN, "Copy")
+    d = placed["id"]
+    f = _foreign_request_of(network, d)
+    _wait(network.hubs, "the copy request to be sent", _settled(network, sent))
+    theirs = de.request(f)
+    assert (theirs["service_type"], theirs["current_lender_isil"]) == ("Copy", DTU)
+
+    # The foreign lender sends the copy → CopyCompleted → on its way here.
+    de.act("dtu", f, "deliver_copy")
+    sent["de"] += 1
+    _until(network, "CopyCompleted to arrive", lambda: dk.request(d)["state"] == "shipped")
+    _wait(network.hubs, "CopyCompleted to be sent", _settled(network, sent))
+    ours, theirs = dk.request(d), de.request(f)
+    assert ours["attempts"][-1]["state"] == theirs["attempts"][-1]["state"] == "copy_completed"
+    assert ("supplier", "deliver_copy", "peer") in _actions(ours)
+
+    # Copenhagen has the copy: delivered here; the foreign hub hears Received, which ends its request.
+    dk.act("kbh", d, "receive")
+    sent["dk"] += 1
+    _until(network, "Received to arrive", lambda: de.request(f)["state"] == "completed")
+    _wait(network.hubs, "Received to be sent", _settled(network, sent))
+    ours = dk.request(d)
+    assert (ours["state"], ours["delivered_as"]) == ("delivered", "Copy")
+    assert _outbox_summaries(de, len(de.outbox()) - 1) == [
+        f"supplyingAgencyMessage CopyCompleted {d}-0 to {DK_NATIONAL}"
+    ]
+    assert _outbox_summaries(dk, len(dk.outbox()) - 2) == [
+        f"request {d}-0 to {FOREIGN}",
+        f"requestingAgencyMessage Received {d}-0 to {FOREIGN}",
+    ]
+
+
+def test_unfilled_abroad_moves_on_to_the_next_lender(network: Network) -> None:
+    dk, de = network.dk, network.de
+    sent = {"dk": len(dk.outbox()) + 1, "de": len(de.outbox())}
+
+    placed = _place(network, UNFILLED_ISBN)
+    d = placed["id"]
+    assert [(e["isil"], e["via_isil"]) for e in placed["rota"]] == [
+        (FOREIGN, DK_NATIONAL),
+        (NEXT_ABROAD, DK_NATIONAL),
+    ]
+    f = _foreign_request_of(network, d)
+    _wait(network.hubs, "the request to be sent", _settled(network, sent))
+
+    # The foreign hub's only lender cannot: its rota ends, and we hear Unfilled.
+    de.act("dtu", f, "unfilled", reason="Bogen er bortkommet")
+    sent["de"] += 1
+    _until(network, "Unfilled to arrive", lambda: dk.request(d)["current_lender_isil"] == NEXT_ABROAD)
+    _wait(network.hubs, "Unfilled to be sent", _settled(network, sent))
+    ours, theirs = dk.request(d), de.request(f)
+    assert theirs["state"] == "end_of_rota"
+    assert ours["state"] == "sent"
+    assert [(a["isil"], a["state"]) for a in ours["attempts"]] == [
+        (FOREIGN, "unfilled"),
+        (NEXT_ABROAD, "received"),
+    ]
+    unfilled = next(e for e in ours["events"] if e["action"] == "unfilled")
+    assert unfilled["by_role"] == "peer"
+    assert f"Unfilled at {FOREIGN}" in unfilled["reason"]
+    assert _outbox_summaries(de, len(de.outbox()) - 1) == [
+        f"supplyingAgencyMessage Unfilled {d}-0 to {DK_NATIONAL}"
+    ]
+    # SE-KB speaks no ISO 18626: nothing more left the Danish hub.
+    assert _outbox_summaries(dk, len(dk.outbox()) - 1) == [f"request {d}-0 to {FOREIGN}"]
