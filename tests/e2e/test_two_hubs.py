@@ -33,9 +33,10 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from support import free_port
+from support import drop_postgres_schema, free_port, new_postgres_schema_engine, require_postgres
 
-pytestmark = pytest.mark.e2e
+# One xdist worker sets the two hubs up once for all scenarios (`--dist loadgroup` in the Makefile).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("two_hubs")]
 
 T = TypeVar("T")
 
@@ -284,8 +285,12 @@ def _set_up_danish_hub(dk: Hub, de: Hub) -> None:
     dk.serve()
 
 
-def _set_up_foreign_hub(de: Hub) -> None:
+def _set_up_foreign_hub(de: Hub, seed_it: bool) -> None:
     """A second fjernlaan whose lender DTU holds the books; the Danish national library is a peer."""
+    if seed_it:  # on PostgreSQL: its own demo network in a fresh schema
+        de.cli("demo", "--records", "0")
+        for user in ("admin", "dtu"):
+            de.tokens[user] = de.cli("users", "token", user, "--label", "two-hub test").strip()
     books = de.folder / "bücher.xml"
     books.write_text(_marcxml(BOOKS), encoding="utf-8")
     de.cli("catalogue", "import", str(books), "--library", DTU)
@@ -293,31 +298,54 @@ def _set_up_foreign_hub(de: Hub) -> None:
     de.serve()
 
 
-@pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    """Two hubs on loopback, each the other's ISO 18626 peer, with workers sending their outboxes."""
-    hubs: list[Hub] = []
-    for name in ("seed", "dk", "de"):
-        folder = tmp_path_factory.mktemp(f"hub-{name}")
-        env = {
-            **os.environ,
-            "FJERNLAAN_DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
-            "PYTHONPATH": str(SRC),
-        }
-        env.pop("FJERNLAAN_ISO18626_OUTBOUND_TOKEN", None)
-        hubs.append(Hub(name, folder, env, port=free_port()))
-    seed, dk, de = hubs
-    # Both hubs start from the demo network: seeded once and copied, which halves the setup (the
-    # users' API tokens are therefore the same on both hubs; nothing in the test relies on that).
+def _hub(tmp_path_factory: pytest.TempPathFactory, name: str, database_url: str | None = None) -> Hub:
+    folder = tmp_path_factory.mktemp(f"hub-{name}")
+    env = {
+        **os.environ,
+        "FJERNLAAN_DATABASE_URL": database_url or f"sqlite:///{folder / 'hub.db'}",
+        "PYTHONPATH": str(SRC),
+    }
+    env.pop("FJERNLAAN_ISO18626_OUTBOUND_TOKEN", None)
+    return Hub(name, folder, env, port=free_port())
+
+
+def _copy_sqlite(source: Hub, target: Hub) -> None:
+    for suffix in ("", "-wal"):  # a WAL left behind belongs to the copy too
+        if (source.folder / f"hub.db{suffix}").exists():
+            shutil.copyfile(source.folder / f"hub.db{suffix}", target.folder / f"hub.db{suffix}")
+    target.tokens.update(source.tokens)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
+    """Two hubs on loopback, each the other's ISO 18626 peer, with workers sending their outboxes.
+
+    The Danish hub runs on SQLite; the foreign hub on SQLite, then on PostgreSQL (a fresh schema).
+    """
+    on_postgres = request.param == "postgresql"
+    pg_url = require_postgres() if on_postgres else None
+    schema = None
+    de_url = None
+    if pg_url is not None:
+        engine, schema = new_postgres_schema_engine(pg_url)
+        engine.dispose()
+        de_url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
+    seed, dk, de = (
+        _hub(tmp_path_factory, "seed"),
+        _hub(tmp_path_factory, "dk"),
+        _hub(tmp_path_factory, "de", de_url),
+    )
+    # The hubs start from the demo network: seeded once and copied, which halves the setup (the
+    # users' API tokens are therefore the same on SQLite hubs; nothing in the test relies on that).
     seed.cli("demo", "--records", "0")
-    for user in ("admin", "kbh", "dtu"):
+    for user in ("admin", "kbh") if on_postgres else ("admin", "kbh", "dtu"):
         seed.tokens[user] = seed.cli("users", "token", user, "--label", "two-hub test").strip()
-    for hub in (dk, de):
-        shutil.copyfile(seed.folder / "hub.db", hub.folder / "hub.db")
-        hub.tokens = dict(seed.tokens)
+    _copy_sqlite(seed, dk)
+    if not on_postgres:
+        _copy_sqlite(seed, de)
     both = (dk, de)
     try:
-        _in_parallel(lambda: _set_up_danish_hub(dk, de), lambda: _set_up_foreign_hub(de))
+        _in_parallel(lambda: _set_up_danish_hub(dk, de), lambda: _set_up_foreign_hub(de, on_postgres))
         _wait_until_up(both)
 
         # The Danish hub's national admin makes DE-1 a peer and gives it a token (REST API).
@@ -353,6 +381,8 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
     finally:
         for hub in both:
             hub.stop()
+        if pg_url is not None and schema is not None:
+            drop_postgres_schema(pg_url, schema)
 
 
 # --------------------------------------------------------------------------------------------------
