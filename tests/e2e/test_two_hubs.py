@@ -185,17 +185,19 @@ class Hub:
         return answer
 
 
-def _wait(hubs: tuple[Hub, ...], what: str, probe: Callable[[], T | None]) -> T:
-    """Poll `probe` until it returns something other than None (or fail after the deadline)."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    last: T | None = None
+def _wait(
+    hubs: tuple[Hub, ...], what: str, probe: Callable[[], T | None], seconds: float = DEADLINE_SECONDS
+) -> T:
+    """Poll `probe` until it returns something other than None (or fail after the deadline, showing
+    the hubs' logs)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        last = probe()
-        if last is not None:
-            return last
+        found = probe()
+        if found is not None:
+            return found
         time.sleep(0.1)
     tails = "\n".join(h.log_tails() for h in hubs)
-    pytest.fail(f"waited {DEADLINE_SECONDS:.0f} s for {what}\n{tails}")
+    pytest.fail(f"waited {seconds:.0f} s for {what}\n{tails}")
 
 
 def _in_parallel(*jobs: Callable[[], None]) -> None:
@@ -227,7 +229,8 @@ def _wait_until_up(hubs: tuple[Hub, ...]) -> None:
                 return None
         return True
 
-    _wait(hubs, "both hubs to answer /health", all_healthy)
+    # Starting a server imports the whole app: give a loaded machine longer than one step.
+    _wait(hubs, "both hubs to answer /health", all_healthy, seconds=2 * DEADLINE_SECONDS)
 
 
 @dataclass
