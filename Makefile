@@ -45,7 +45,7 @@ test: lint system-test-deps
 	@PGURL="$$(scripts/test-postgres-url)" || exit 1; \
 	if [ -n "$$PGURL" ]; then echo "PostgreSQL tests run against $$PGURL"; \
 	else echo "!!! PostgreSQL tests will be SKIPPED: no PostgreSQL server found !!!"; fi; \
-	FJERNLAAN_TEST_DATABASE_URL="$$PGURL" $(PY) -m pytest -n auto $(PYTEST_ARGS)
+	FJERNLAAN_TEST_DATABASE_URL="$$PGURL" $(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 bench: install-test
 	@PGURL="$$(scripts/test-postgres-url)"; \

@@ -511,10 +511,6 @@ def network_import_members(
         raise typer.Exit(1)
 
 
-if __name__ == "__main__":
-    app()
-
-
 @requests_app.command("show")
 def requests_show(request_id: Annotated[int, typer.Argument(help="the request's id")]) -> None:
     """A request as a national administrator sees it: state, rota with reasons, timeline (as JSON)."""
@@ -583,3 +579,8 @@ def peers_token(isil: Annotated[str, typer.Argument(help="the peer's ISIL")]) ->
     except DomainError as exc:
         raise _fail(exc.message) from exc
     print(token)
+
+
+# Last, after every command is defined: `python -m fjernlaan.cli` must know them all.
+if __name__ == "__main__":
+    app()

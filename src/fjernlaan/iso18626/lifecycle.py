@@ -65,9 +65,10 @@ def _done(*states: RequesterState | SupplierState) -> frozenset[str]:
 PEER_REQUESTER_ACTIONS: Final[Mapping[IsoAction, Rule]] = {
     IsoAction.RECEIVED: Rule(
         Action.RECEIVE,
-        after=(Action.CHECK_OUT,),
+        # ISO 18626 has no later requester message for a copy: its receipt is the end.
+        after=(Action.CHECK_OUT, Action.COMPLETE),
         done_in=_done(R.RECEIVED, R.CHECKED_OUT, R.DELIVERED, R.COMPLETED),
-        note="a loan is also checked out: the peer's patron has it",
+        note="a loan is also checked out: the peer's patron has it; a copy is completed",
     ),
     IsoAction.SHIPPED_RETURN: Rule(
         Action.SHIP_RETURN,

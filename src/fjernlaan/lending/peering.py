@@ -377,10 +377,14 @@ def after_apply(
     libraries = lending._libraries(session)
     row = loaded.row
     moves = [e for e in outcome.effects if isinstance(e, lm.MoveToNextLender)]
-    notified = [e for e in outcome.effects if isinstance(e, lm.NotifyLender) and e.message != "Request"]
+    notified = [e.isil for e in outcome.effects if isinstance(e, lm.NotifyLender) and e.message != "Request"]
+    if action is lm.Action.RECEIVE and not notified and outcome.aggregate.attempts:
+        # A copy's receipt tells a staff lender nothing, so the model notifies no one; a peer that
+        # supplied it still waits for Received to close its side of the request.
+        notified = [outcome.aggregate.attempts[-1].isil]
     requester = libraries.get(row.requester_isil)
     requester_may_be_peer = requester is not None and bool(requester.iso18626_endpoint)
-    lender_isils = [e.isil for e in notified] + [m.to_isil for m in moves]
+    lender_isils = [*notified, *(m.to_isil for m in moves)]
     lender_may_be_peer = any(
         (lib := libraries.get(isil)) is not None and lib.iso18626_endpoint for isil in lender_isils
     )
@@ -389,14 +393,14 @@ def after_apply(
     reason = next((e.reason for e in outcome.events if e.reason), None)
     links = links_of(session, row.id)
     # The network borrows from a peer: our borrowing library's actions.
-    for effect in notified:
-        if actor.role is lm.Role.PEER and actor.isil == effect.isil:
+    for lender_isil in notified:
+        if actor.role is lm.Role.PEER and actor.isil == lender_isil:
             continue
         link = next(
             (
                 lk
                 for lk in reversed(links)
-                if lk.peer_role is PeerRole.SUPPLIER and lk.peer_isil == effect.isil
+                if lk.peer_role is PeerRole.SUPPLIER and lk.peer_isil == lender_isil
             ),
             None,
         )

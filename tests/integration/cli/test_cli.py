@@ -175,3 +175,19 @@ def test_peers_set_and_token(database_file: Path) -> None:
     assert "reshare" in out and "only at the end of the rota" in out
     code, out, _ = invoke("peers", "token", "SE-L")
     assert code == 0 and out.strip().startswith("fjlp_")
+
+
+def test_python_dash_m_knows_every_command_including_the_last_defined() -> None:
+    # `python -m fjernlaan.cli` runs the module as a script: commands defined below its
+    # `if __name__ == "__main__"` line would be missing (peers and requests once were).
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "fjernlaan.cli", "peers", "set", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--security-code" in result.stdout

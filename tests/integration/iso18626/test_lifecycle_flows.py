@@ -154,6 +154,23 @@ def test_the_peers_received_and_renew_drive_the_requester_side(peer_borrows: tup
     assert _state(db, request_id) == "renew_pending"
 
 
+def test_the_peers_received_for_a_copy_completes_its_request(peer_borrows: tuple[Database, str]) -> None:
+    # ISO 18626 has no later requester message for a copy: without this it stayed `delivered`.
+    db, token = peer_borrows
+    request = _peer_request("their-1", T0)
+    copy = iso.Request(
+        header=request.header,
+        bibliographic_info=request.bibliographic_info,
+        service_info=iso.ServiceInfo(service_type=iso.ServiceType.COPY),
+    )
+    _post(db, token, copy, T0)
+    request_id = _request_id(db)
+    _lender_acts(db, request_id, lm.Action.DELIVER_COPY, T0 + timedelta(minutes=1))
+    assert _state(db, request_id) == "shipped"
+    assert _post(db, token, _peer_action("their-1", iso.Action.RECEIVED, T0 + timedelta(hours=1)), T0).applied
+    assert _state(db, request_id) == "completed"
+
+
 def test_an_action_the_state_does_not_allow_is_refused_and_changes_nothing(
     peer_borrows: tuple[Database, str],
 ) -> None:
@@ -264,3 +281,37 @@ def test_the_peers_unfilled_ends_its_attempt(network_borrows: tuple[Database, st
     )
     assert reception.applied
     assert _state(db, request_id) == "end_of_rota"
+
+
+def test_our_receipt_of_a_peers_copy_goes_back_as_received(seeded: Database) -> None:
+    # A staff lender is not told a copy arrived; a peer is, or its side never closes.
+    with seeded.unit_of_work() as session:
+        token = _peer(session)
+        record = upsert_record(
+            session, Record(record_id="nb-2", title="Kopi fra Ærø", isbns=(ISBN,)), [Holding(PEER)]
+        )
+        patron = add_patron(session, PatronIn(card_number="556", name="Åse", home_library="DK-710100"))
+        admin = Principal(user_id=0, username="admin", role=Role.NATIONAL_ADMIN, library_isil=None)
+        request_id = lending.place(
+            session,
+            PlaceRequestIn(
+                record_id=record.record_pk,
+                patron_id=patron.id,
+                requester_isil="DK-710100",
+                service_type=lm.ServiceType.COPY,
+            ),
+            admin,
+            "dk-2012",
+            T0,
+        )
+    rid = f"{request_id}-0"
+    assert _post(
+        seeded, token, _supplier_says(rid, iso.Status.COPY_COMPLETED, T0 + timedelta(hours=1)), T0
+    ).applied
+    assert _state(seeded, request_id) == "shipped"
+    with seeded.unit_of_work() as session:
+        loaded = lending.load(session, request_id, lock=True)
+        lending.apply(session, loaded, lm.Action.RECEIVE, lending.Actor(lm.Role.REQUESTER_STAFF, "kbh"), T0)
+    assert _state(seeded, request_id) == "delivered"
+    sent = [m for m in _outbox(seeded) if isinstance(m, iso.RequestingAgencyMessage)]
+    assert [(m.action, m.header.requesting_agency_request_id) for m in sent] == [(iso.Action.RECEIVED, rid)]

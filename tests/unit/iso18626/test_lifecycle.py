@@ -118,22 +118,33 @@ def test_a_notification_changes_nothing() -> None:
     assert lifecycle.supplier_rule(ReasonForMessage.NOTIFICATION, None, Status.LOANED).main is None
 
 
-def test_the_received_rule_walks_a_shipped_loan_to_checked_out() -> None:
+def _received(service_type: lm.ServiceType, attempt_state: lm.SupplierState) -> lm.RequestAggregate:
+    """A shipped request after the peer's Received: the main action, then each follow-up allowed."""
     at = datetime(2026, 3, 2, 10, tzinfo=UTC)
     aggregate = lm.RequestAggregate(
-        service_type=lm.ServiceType.LOAN,
+        service_type=service_type,
         state=R.SHIPPED,
         lenders=(lm.LenderTerms("DK-715700"),),
         position=0,
-        attempts=(lm.Attempt(0, "DK-715700", S.SHIPPED),),
-        delivered_as=lm.ServiceType.LOAN,
+        attempts=(lm.Attempt(0, "DK-715700", attempt_state),),
+        delivered_as=service_type,
     )
     rule = lifecycle.PEER_REQUESTER_ACTIONS[IsoAction.RECEIVED]
     assert rule.main is not None
     after = lm.apply_action(aggregate, rule.main, lm.Role.PEER, at=at).aggregate
     for step in rule.after:
-        after = lm.apply_action(after, step, lm.Role.PEER, at=at).aggregate
-    assert after.state is R.CHECKED_OUT
+        if step in {a.action for a in lm.allowed_for(after, lm.Role.PEER)}:
+            after = lm.apply_action(after, step, lm.Role.PEER, at=at).aggregate
+    return after
+
+
+def test_the_received_rule_walks_a_shipped_loan_to_checked_out() -> None:
+    assert _received(lm.ServiceType.LOAN, S.SHIPPED).state is R.CHECKED_OUT
+
+
+def test_the_received_rule_walks_a_delivered_copy_to_completed() -> None:
+    # A peer sends nothing after Received for a copy, so its receipt ends the request.
+    assert _received(lm.ServiceType.COPY, S.COPY_COMPLETED).state is R.COMPLETED
 
 
 def test_the_docs_show_the_generated_lifecycle_tables() -> None:
