@@ -47,8 +47,13 @@ def enqueue(
     payload: dict[str, Any],
     idempotency_key: str,
     ordering_key: str | None = None,
+    now: datetime | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox inside the caller's transaction; the same key is queued once."""
+    """Add a message to the outbox inside the caller's transaction; the same key is queued once.
+
+    `now` is the clock of the change that queues it (a timer pass run with `--now` passes its own), so
+    the message is due in that same pass; it defaults to the wall clock.
+    """
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
     if existing is not None:
         return existing
@@ -61,7 +66,7 @@ def enqueue(
         ordering_key=ordering_key,
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=now or utcnow(),
     )
     session.add(message)
     session.flush()

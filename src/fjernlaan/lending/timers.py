@@ -161,6 +161,7 @@ def overdue_reminders(session: Session, now: datetime) -> int:
             },
             idempotency_key=f"lending:{row.id}:overdue-reminder:{row.reminders_sent}",
             ordering_key=f"lending:{row.id}:library",
+            now=now,
         )
         return True
 
@@ -228,6 +229,7 @@ def lender_digest(session: Session, now: datetime) -> int:
                 "count": len(items),
             },
             idempotency_key=key,
+            now=now,
         )
         queued += 1
     return queued

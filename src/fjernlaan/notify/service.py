@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ def queue_email(
     idempotency_key: str,
     attachments: tuple[Attachment, ...] = (),
     ordering_key: str | None = None,
+    now: datetime | None = None,
 ) -> OutboxMessage:
     """Render a mail now (its content is fixed with the change that caused it) and queue it."""
     mail = render(template, lang, context, to, attachments)
@@ -32,4 +34,5 @@ def queue_email(
         payload=mail.to_payload(),
         idempotency_key=idempotency_key,
         ordering_key=ordering_key,
+        now=now,
     )
