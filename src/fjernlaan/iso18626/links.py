@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from fjernlaan.directory.store import LibraryRow
 from fjernlaan.iso18626.model import Version
-from fjernlaan.iso18626.service import peer_view
-from fjernlaan.iso18626.store import RequestLinkRow, get_peer
+from fjernlaan.iso18626.service import peer_settings, peer_view
+from fjernlaan.iso18626.store import RequestLinkRow
 
 
 class PeerRole(StrEnum):
@@ -75,7 +74,11 @@ def add_link(
     )
     session.add(row)
     session.flush()
-    return _link(row)
+    link = _link(row)
+    cached = _known(session).get(request_id)
+    if cached is not None:
+        cached.append(link)
+    return link
 
 
 def find_link(
@@ -92,12 +95,33 @@ def find_link(
     return _link(row) if row is not None else None
 
 
+# Links read in a session, by request id. Every applied action asks for its request's links (to know
+# which peers hear of it), and a peer's message applies two or three actions; the links change only
+# through add_link and note_supplier_request_id, which keep this up to date, and a rollback (a refused
+# message's savepoint included) forgets it.
+_SESSION_KEY = "fjernlaan.iso18626.links"
+
+
+def _known(session: Session) -> dict[int, list[Link]]:
+    known: dict[int, list[Link]] = session.info.setdefault(_SESSION_KEY, {})
+    return known
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: object) -> None:
+    session.info.pop(_SESSION_KEY, None)
+
+
 def links_of(session: Session, request_id: int) -> list[Link]:
     """Every peer taking part in a request, oldest first."""
-    rows = session.scalars(
-        select(RequestLinkRow).where(RequestLinkRow.request_id == request_id).order_by(RequestLinkRow.id)
-    )
-    return [_link(r) for r in rows]
+    known = _known(session)
+    links = known.get(request_id)
+    if links is None:
+        rows = session.scalars(
+            select(RequestLinkRow).where(RequestLinkRow.request_id == request_id).order_by(RequestLinkRow.id)
+        )
+        links = known[request_id] = [_link(r) for r in rows]
+    return list(links)
 
 
 def note_supplier_request_id(session: Session, link: Link, supplying_agency_request_id: str) -> None:
@@ -111,14 +135,16 @@ def note_supplier_request_id(session: Session, link: Link, supplying_agency_requ
     )
     if row is not None and row.supplying_agency_request_id is None:
         row.supplying_agency_request_id = supplying_agency_request_id[:200]
+        _known(session).pop(link.request_id, None)
 
 
 def is_peer(session: Session, isil: str) -> bool:
     """True for a library with an ISO 18626 endpoint and peer settings: the hub talks to it in ISO 18626."""
-    library = session.get(LibraryRow, isil)
-    return bool(library is not None and library.iso18626_endpoint and get_peer(session, isil) is not None)
+    peer = peer_settings(session, isil)
+    return bool(peer is not None and peer.endpoint)
 
 
 def peer_version(session: Session, isil: str) -> Version:
     """The ISO 18626 version we write to a peer."""
-    return peer_view(session, isil).version
+    peer = peer_settings(session, isil)
+    return peer.version if peer is not None else peer_view(session, isil).version

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.directory import service as directory
+from fjernlaan.directory.model import Library
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626 import model as iso
@@ -48,6 +49,12 @@ def _agency(isil: str) -> iso.AgencyId:
     return iso.AgencyId("ISIL", isil)
 
 
+def _library(session: Session, isil: str) -> Library:
+    # The directory as lending caches it for a few seconds (as placing a request does), so a peer's
+    # request does not read its own library twice.
+    return lending._libraries(session).get(isil) or directory.get_library(session, isil)
+
+
 # --------------------------------------------------------------------------------------------------
 # A peer borrows from the network
 # --------------------------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ def place_for_peer(
     note: str | None = None,
 ) -> lending.Loaded:
     """Create and validate an ILL request a peer placed (no patron); :func:`route` sends it on."""
-    requester = directory.get_library(session, requester_isil)
+    requester = _library(session, requester_isil)
     principles = lending.principles_named(principles_name)
     today = now.date()
     if need_before is None or need_before <= today:
@@ -127,7 +134,7 @@ def route(session: Session, loaded: lending.Loaded, principles_name: str, now: d
             lm.ActionInput(reason="not in the catalogue: staff source it"),
         )
         return
-    requester = directory.get_library(session, row.requester_isil)
+    requester = _library(session, row.requester_isil)
     principles = lending.principles_named(principles_name)
     rota = lending.rota_for_record(session, row.record_pk, requester, principles, now)
     lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now)
