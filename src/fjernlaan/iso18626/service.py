@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 import httpx
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -100,6 +100,31 @@ _OVERSIZE_LOG_BYTES: Final = 1024
 # The inbound log is written with Core statements: one INSERT and one UPDATE per message, without the
 # ORM's unit-of-work bookkeeping for a row nobody reads back in the same transaction.
 _INBOUND: Final = cast(Table, InboundMessageRow.__table__)
+# The statements are built once: building one costs more CPU than SQLite takes to run it. The columns
+# an INSERT sets and an UPDATE changes are the keys of the parameters given with it.
+_LOG_INSERT: Final = insert(_INBOUND)
+_CLAIM: Final = {
+    "postgresql": postgresql_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+    "sqlite": sqlite_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+}
+_ANSWERED: Final = update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
+_FIRST_ANSWER: Final = select(
+    _INBOUND.c.id,
+    _INBOUND.c.confirmation,
+    _INBOUND.c.outcome,
+    _INBOUND.c.message_status,
+    _INBOUND.c.error_type,
+    _INBOUND.c.error_value,
+).where(_INBOUND.c.dedupe_key == bindparam("key"))
+_RECEIVED_AGAIN: Final = (
+    update(_INBOUND)
+    .where(_INBOUND.c.id == bindparam("row_id"))
+    .values(times_received=_INBOUND.c.times_received + 1, last_received_at=bindparam("at"))
+)
 
 Handler = Callable[[Session, ParsedMessage, str, datetime], tuple[ErrorData, ...]]
 """Applies one authenticated inbound message: ``(session, parsed, sender_isil, now)``.
@@ -221,21 +246,22 @@ def _log(
     request_id: str | None = None,
 ) -> None:
     session.execute(
-        insert(_INBOUND).values(
-            received_at=now,
-            last_received_at=now,
-            sender=sender[:200] if sender else None,
-            kind=kind,
-            requesting_agency_request_id=request_id[:200] if request_id else None,
-            dedupe_key=None,
-            body=bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
-            confirmation=confirmation,
-            message_status=MessageStatus.ERROR.value if error else MessageStatus.OK.value,
-            outcome=outcome.value,
-            error_type=error.type.value if error else None,
-            error_value=error.value if error else None,
-            times_received=1,
-        )
+        _LOG_INSERT,
+        {
+            "received_at": now,
+            "last_received_at": now,
+            "sender": sender[:200] if sender else None,
+            "kind": kind,
+            "requesting_agency_request_id": request_id[:200] if request_id else None,
+            "dedupe_key": None,
+            "body": bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
+            "confirmation": confirmation,
+            "message_status": MessageStatus.ERROR.value if error else MessageStatus.OK.value,
+            "outcome": outcome.value,
+            "error_type": error.type.value if error else None,
+            "error_value": error.value if error else None,
+            "times_received": 1,
+        },
     )
 
 
@@ -569,15 +595,15 @@ def receive(
         outcome = Outcome.REFUSED if errors else Outcome.APPLIED
     confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
     session.execute(
-        update(_INBOUND)
-        .where(_INBOUND.c.id == row_id)
-        .values(
-            confirmation=confirmation,
-            outcome=outcome.value,
-            message_status=(MessageStatus.ERROR if errors else MessageStatus.OK).value,
-            error_type=errors[0].type.value if errors else None,
-            error_value=errors[0].value if errors else None,
-        )
+        _ANSWERED,
+        {
+            "row_id": row_id,
+            "confirmation": confirmation,
+            "outcome": outcome.value,
+            "message_status": (MessageStatus.ERROR if errors else MessageStatus.OK).value,
+            "error_type": errors[0].type.value if errors else None,
+            "error_value": errors[0].value if errors else None,
+        },
     )
     return Reception(
         confirmation,
@@ -595,40 +621,21 @@ def _claim(session: Session, values: dict[str, Any]) -> int | None:
     One statement (``INSERT … ON CONFLICT DO NOTHING RETURNING``) where the database can, instead of
     a lookup, a savepoint and an insert.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        upsert = postgresql_insert(_INBOUND) if dialect == "postgresql" else sqlite_insert(_INBOUND)
-        statement = (
-            upsert.values(values)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_INBOUND.c.id)
-        )
-        claimed: int | None = session.execute(statement).scalar_one_or_none()
+    claim = _CLAIM.get(session.get_bind().dialect.name)
+    if claim is not None:
+        claimed: int | None = session.execute(claim, values).scalar_one_or_none()
         return claimed
     try:  # pragma: no cover - the two databases the hub supports take the branch above
         with session.begin_nested():
-            return int(session.execute(insert(_INBOUND).values(values).returning(_INBOUND.c.id)).scalar_one())
+            return int(session.execute(insert(_INBOUND).returning(_INBOUND.c.id), values).scalar_one())
     except IntegrityError:  # pragma: no cover
         return None
 
 
 def _replay(session: Session, key: str, now: datetime) -> Reception:
     """A peer's retry: the first answer again, byte for byte, and nothing applied."""
-    first = session.execute(
-        select(
-            _INBOUND.c.id,
-            _INBOUND.c.confirmation,
-            _INBOUND.c.outcome,
-            _INBOUND.c.message_status,
-            _INBOUND.c.error_type,
-            _INBOUND.c.error_value,
-        ).where(_INBOUND.c.dedupe_key == key)
-    ).one()
-    session.execute(
-        update(_INBOUND)
-        .where(_INBOUND.c.id == first.id)
-        .values(times_received=_INBOUND.c.times_received + 1, last_received_at=now)
-    )
+    first = session.execute(_FIRST_ANSWER, {"key": key}).one()
+    session.execute(_RECEIVED_AGAIN, {"row_id": first.id, "at": now})
     error = ErrorData(ErrorType(first.error_type), first.error_value) if first.error_type else None
     return Reception(
         bytes(first.confirmation),

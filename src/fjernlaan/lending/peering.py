@@ -410,7 +410,9 @@ def after_apply(
         if link is not None and action in lifecycle.REQUESTER_ACTION_MESSAGES:
             _send_requesting(session, link, action, loaded, now, reason)
     for move in moves:
-        if is_peer(session, move.to_isil):
+        # Only a library with an endpoint in the (cached) directory can be a peer: ask no more of others.
+        lender = libraries.get(move.to_isil)
+        if (lender is None or lender.iso18626_endpoint) and is_peer(session, move.to_isil):
             _send_request(session, loaded, move, now)
     # A peer borrows from the network: our lenders' actions.
     requester_link = next((lk for lk in links if lk.peer_role is PeerRole.REQUESTER), None)
