@@ -44,9 +44,9 @@ from fjernlaan.iso18626.codec import (
     XsdUnavailableError,
     build,
     build_confirmation,
+    build_validated,
     parse,
     sniff_message_kind,
-    validate,
 )
 from fjernlaan.iso18626.model import (
     CONFIRMATION_OF,
@@ -867,14 +867,12 @@ def queue_message(
     elif reshare_note is not None and reshare_note.text is not None:
         message = with_reshare_note(message, ReShareNote(text=reshare_note.text))
     try:
-        xml = build(message, version)
+        xml, problems = build_validated(message, version, xsd_dir=xsd_dir)
     except Iso18626BuildError as exc:
         raise DomainError(f"cannot write this message in ISO 18626 {version.value}: {exc}") from exc
-    try:
-        problems = validate(xml, version, xsd_dir=xsd_dir)
     except XsdUnavailableError as exc:
         log.warning("sending without XSD validation: %s", exc)
-        problems = []
+        xml, problems = build(message, version), []
     if problems:
         raise DomainError(
             f"the {version.value} message for {isil} does not validate: {'; '.join(problems[:3])}"
