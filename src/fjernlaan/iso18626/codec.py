@@ -1508,6 +1508,34 @@ def build(message: Message, version: Version) -> bytes:
     Raises :class:`Iso18626BuildError` if ``version`` cannot carry the message (see
     :func:`fjernlaan.iso18626.model.unrepresentable`).
     """
+    return _serialise(_document(message, version))
+
+
+def build_validated(
+    message: Message, version: Version, *, xsd_dir: Path | str | None = None
+) -> tuple[bytes, list[str]]:
+    """:func:`build`, and the document's problems against the official XSD of ``version`` (empty if it
+    validates), in one pass: the tree is checked as built instead of being parsed back from its bytes.
+
+    Raises :class:`Iso18626BuildError` like :func:`build`, and XsdUnavailableError when the XSD cannot
+    be found.
+    """
+    root = _document(message, version)
+    schema = _schema(
+        _schema_path(None if xsd_dir is None else str(xsd_dir), version, os.environ.get(XSD_DIR_ENV))
+    )
+    problems: list[str] = []
+    if not schema.validate(root):
+        log: Any = schema.error_log
+        problems = [f"{e.path}: {e.message}" for e in log]
+    return _serialise(root), problems
+
+
+def _serialise(root: _Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _document(message: Message, version: Version) -> _Element:
     problems = unrepresentable(message, version)
     if problems:
         raise Iso18626BuildError(problems)
@@ -1524,7 +1552,7 @@ def build(message: Message, version: Version) -> bytes:
         writer.requesting_agency_message(root, message)
     else:
         writer.confirmation(root, message)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    return root
 
 
 def build_confirmation(

@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,9 +44,9 @@ from fjernlaan.iso18626.codec import (
     XsdUnavailableError,
     build,
     build_confirmation,
+    build_validated,
     parse,
     sniff_message_kind,
-    validate,
 )
 from fjernlaan.iso18626.model import (
     CONFIRMATION_OF,
@@ -78,7 +82,6 @@ from fjernlaan.iso18626.store import (
     get_peer,
     hash_secret,
     hash_token,
-    inbound_by_key,
     new_peer_token,
     secret_matches,
     token_matches,
@@ -94,6 +97,34 @@ INBOUND_KINDS: Final = ("request", "supplyingAgencyMessage", "requestingAgencyMe
 XML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
 # How much of a refused oversize body the log keeps (enough to see what it was).
 _OVERSIZE_LOG_BYTES: Final = 1024
+# The inbound log is written with Core statements: one INSERT and one UPDATE per message, without the
+# ORM's unit-of-work bookkeeping for a row nobody reads back in the same transaction.
+_INBOUND: Final = cast(Table, InboundMessageRow.__table__)
+# The statements are built once: building one costs more CPU than SQLite takes to run it. The columns
+# an INSERT sets and an UPDATE changes are the keys of the parameters given with it.
+_LOG_INSERT: Final = insert(_INBOUND)
+_CLAIM: Final = {
+    "postgresql": postgresql_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+    "sqlite": sqlite_insert(_INBOUND)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(_INBOUND.c.id),
+}
+_ANSWERED: Final = update(_INBOUND).where(_INBOUND.c.id == bindparam("row_id"))
+_FIRST_ANSWER: Final = select(
+    _INBOUND.c.id,
+    _INBOUND.c.confirmation,
+    _INBOUND.c.outcome,
+    _INBOUND.c.message_status,
+    _INBOUND.c.error_type,
+    _INBOUND.c.error_value,
+).where(_INBOUND.c.dedupe_key == bindparam("key"))
+_RECEIVED_AGAIN: Final = (
+    update(_INBOUND)
+    .where(_INBOUND.c.id == bindparam("row_id"))
+    .values(times_received=_INBOUND.c.times_received + 1, last_received_at=bindparam("at"))
+)
 
 Handler = Callable[[Session, ParsedMessage, str, datetime], tuple[ErrorData, ...]]
 """Applies one authenticated inbound message: ``(session, parsed, sender_isil, now)``.
@@ -213,25 +244,25 @@ def _log(
     kind: str | None = None,
     sender: str | None = None,
     request_id: str | None = None,
-) -> InboundMessageRow:
-    row = InboundMessageRow(
-        received_at=now,
-        last_received_at=now,
-        sender=sender[:200] if sender else None,
-        kind=kind,
-        requesting_agency_request_id=request_id[:200] if request_id else None,
-        dedupe_key=None,
-        body=bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
-        confirmation=confirmation,
-        message_status=MessageStatus.ERROR.value if error else MessageStatus.OK.value,
-        outcome=outcome.value,
-        error_type=error.type.value if error else None,
-        error_value=error.value if error else None,
-        times_received=1,
+) -> None:
+    session.execute(
+        _LOG_INSERT,
+        {
+            "received_at": now,
+            "last_received_at": now,
+            "sender": sender[:200] if sender else None,
+            "kind": kind,
+            "requesting_agency_request_id": request_id[:200] if request_id else None,
+            "dedupe_key": None,
+            "body": bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
+            "confirmation": confirmation,
+            "message_status": MessageStatus.ERROR.value if error else MessageStatus.OK.value,
+            "outcome": outcome.value,
+            "error_type": error.type.value if error else None,
+            "error_value": error.value if error else None,
+            "times_received": 1,
+        },
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max_bytes: int) -> Reception:
@@ -305,7 +336,111 @@ def _confirmation_posted(parsed: ParsedMessage) -> Iso18626Error:
     )
 
 
-def authentication_problem(peer: PeerRow, presented: Authentication | None, bearer: str | None) -> str | None:
+# --------------------------------------------------------------------------------------------------
+# Peer settings, cached
+# --------------------------------------------------------------------------------------------------
+
+#: How long a process reuses a peer's settings and credential hashes before reading them again.
+PEER_CACHE_SECONDS: Final = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class PeerSettings:
+    """What the inbound path and the outbox need of a peer: its directory entry's ISO 18626 fields,
+    its credential hashes and its quirks (one query, then reused for :data:`PEER_CACHE_SECONDS`)."""
+
+    isil: str
+    active: bool
+    endpoint: str | None
+    directory_version: str | None
+    account_id: str | None
+    security_code_hash: str | None
+    token_hash: str | None
+    profile: PeerProfile
+
+    @property
+    def version(self) -> Version:
+        """The version we speak to the peer: its override, else the directory's, else 2017."""
+        if self.profile.version_override is not None:
+            return self.profile.version_override
+        return Version(self.directory_version) if self.directory_version else Version.V2017
+
+
+class _PeerCache:
+    """Peers' settings per database for a few seconds.
+
+    Every inbound message names its sender, and at a peak most come from a handful of peers: reading
+    the same two rows for each would be a third of the queries of a simple message. Changes made
+    through :func:`set_peer` or :func:`issue_peer_token` clear the cache of this process at once;
+    other server processes see them within PEER_CACHE_SECONDS (as with staff bearer tokens).
+    Only peers are cached, never an unknown sender, so a new peer is recognised at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str], tuple[float, PeerSettings]] = {}
+
+    def get(self, key: tuple[str, str]) -> PeerSettings | None:
+        with self._lock:
+            hit = self._values.get(key)
+        if hit is None or time.monotonic() - hit[0] > PEER_CACHE_SECONDS:
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[str, str], value: PeerSettings) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+_peers = _PeerCache()
+
+
+def clear_peer_cache() -> None:
+    """Forget cached peer settings (done by set_peer and issue_peer_token; tests that change peer
+    rows directly call it)."""
+    _peers.clear()
+
+
+def _db_key(session: Session) -> str:
+    bind = session.get_bind()
+    return f"{id(bind)}:{bind.engine.url!r}"
+
+
+def peer_settings(session: Session, isil: str) -> PeerSettings | None:
+    """The settings of the peer with this (normalised) ISIL, or None when the library is not a peer."""
+    key = (_db_key(session), isil)
+    cached = _peers.get(key)
+    if cached is not None:
+        return cached
+    found = session.execute(
+        select(LibraryRow.active, LibraryRow.iso18626_endpoint, LibraryRow.iso18626_version, PeerRow)
+        .join(PeerRow, PeerRow.library_isil == LibraryRow.isil)
+        .where(LibraryRow.isil == isil)
+    ).first()
+    if found is None:
+        return None
+    active, endpoint, directory_version, row = found
+    settings = PeerSettings(
+        isil=isil,
+        active=bool(active),
+        endpoint=endpoint,
+        directory_version=directory_version,
+        account_id=row.account_id,
+        security_code_hash=row.security_code_hash,
+        token_hash=row.token_hash,
+        profile=row.profile,
+    )
+    _peers.put(key, settings)
+    return settings
+
+
+def authentication_problem(
+    peer: PeerRow | PeerSettings, presented: Authentication | None, bearer: str | None
+) -> str | None:
     """Why the credentials presented do not prove the sender is this peer; None when they do.
 
     Either credential is enough: a valid bearer token, or the peer's accountId with its securityCode.
@@ -332,8 +467,10 @@ def authentication_problem(peer: PeerRow, presented: Authentication | None, bear
     return "; ".join(problems)
 
 
-def _identify(session: Session, parsed: ParsedMessage) -> tuple[str | None, ErrorData | None, Outcome]:
-    """The sender's ISIL and peer, or the error explaining why the sender is not a peer."""
+def _identify(
+    session: Session, parsed: ParsedMessage
+) -> tuple[PeerSettings | None, ErrorData | None, Outcome]:
+    """The sender's peer settings, or the error explaining why the sender is not a peer."""
     element, agency = sender_of(parsed.message)
     if agency is None:  # pragma: no cover - the parser requires the sender's agency id
         return (
@@ -358,10 +495,10 @@ def _identify(session: Session, parsed: ParsedMessage) -> tuple[str | None, Erro
         isil = normalise_isil(agency.value)
     except InvalidIsil:
         return None, unknown, Outcome.UNKNOWN_SENDER
-    library = session.get(LibraryRow, isil)
-    if library is None or not library.active or get_peer(session, isil) is None:
+    peer = peer_settings(session, isil)
+    if peer is None or not peer.active:
         return None, unknown, Outcome.UNKNOWN_SENDER
-    return isil, None, Outcome.APPLIED
+    return peer, None, Outcome.APPLIED
 
 
 def receive(
@@ -398,45 +535,37 @@ def receive(
     claimed = sender_of(message)[1]
     claimed_value = claimed.value if claimed else None
 
-    isil, error, outcome = _identify(session, parsed)
-    if error is not None or isil is None:
+    peer, error, outcome = _identify(session, parsed)
+    if error is not None or peer is None:
         assert error is not None
         return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
-    peer = get_peer(session, isil)
-    assert peer is not None
+    isil = peer.isil
     problem = authentication_problem(peer, message.header.authentication, bearer_token)
     if problem is not None:
         error = ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, f"authentication failed for {isil}: {problem}")
         return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
 
     key = dedupe_key(isil, parsed)
-    existing = inbound_by_key(session, key)
-    if existing is not None:
-        return _replay(existing, now)
-    row = InboundMessageRow(
-        received_at=now,
-        last_received_at=now,
-        sender=isil,
-        kind=parsed.kind,
-        requesting_agency_request_id=message.header.requesting_agency_request_id[:200],
-        dedupe_key=key,
-        body=body,
-        confirmation=b"",
-        message_status=MessageStatus.ERROR.value,
-        outcome=Outcome.INTERNAL_ERROR.value,
-        times_received=1,
+    # Claim the identity first: a concurrent delivery of the same message waits here on the unique
+    # index (PostgreSQL) and then finds our row instead of applying the message again.
+    row_id = _claim(
+        session,
+        {
+            "received_at": now,
+            "last_received_at": now,
+            "sender": isil,
+            "kind": parsed.kind,
+            "requesting_agency_request_id": message.header.requesting_agency_request_id[:200],
+            "dedupe_key": key,
+            "body": body,
+            "confirmation": b"",
+            "message_status": MessageStatus.ERROR.value,
+            "outcome": Outcome.INTERNAL_ERROR.value,
+            "times_received": 1,
+        },
     )
-    try:
-        # Claim the identity first: a concurrent delivery of the same message waits here on
-        # PostgreSQL's unique index and then finds our row instead of applying the message again.
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        existing = inbound_by_key(session, key)
-        if existing is None:  # pragma: no cover - the unique index said it exists
-            raise
-        return _replay(existing, now)
+    if row_id is None:
+        return _replay(session, key, now)
 
     handler = HANDLERS.get(parsed.kind)
     errors: tuple[ErrorData, ...]
@@ -465,12 +594,17 @@ def receive(
                 nested.commit()
         outcome = Outcome.REFUSED if errors else Outcome.APPLIED
     confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
-    row.confirmation = confirmation
-    row.outcome = outcome.value
-    row.message_status = (MessageStatus.ERROR if errors else MessageStatus.OK).value
-    row.error_type = errors[0].type.value if errors else None
-    row.error_value = errors[0].value if errors else None
-    session.flush()
+    session.execute(
+        _ANSWERED,
+        {
+            "row_id": row_id,
+            "confirmation": confirmation,
+            "outcome": outcome.value,
+            "message_status": (MessageStatus.ERROR if errors else MessageStatus.OK).value,
+            "error_type": errors[0].type.value if errors else None,
+            "error_value": errors[0].value if errors else None,
+        },
+    )
     return Reception(
         confirmation,
         outcome is Outcome.APPLIED,
@@ -480,16 +614,34 @@ def receive(
     )
 
 
-def _replay(row: InboundMessageRow, now: datetime) -> Reception:
+def _claim(session: Session, values: dict[str, Any]) -> int | None:
+    """Log an authenticated message under its dedupe key; its row id, or None when the key is taken
+    (a retry, or a concurrent delivery that got there first and has committed).
+
+    One statement (``INSERT … ON CONFLICT DO NOTHING RETURNING``) where the database can, instead of
+    a lookup, a savepoint and an insert.
+    """
+    claim = _CLAIM.get(session.get_bind().dialect.name)
+    if claim is not None:
+        claimed: int | None = session.execute(claim, values).scalar_one_or_none()
+        return claimed
+    try:  # pragma: no cover - the two databases the hub supports take the branch above
+        with session.begin_nested():
+            return int(session.execute(insert(_INBOUND).returning(_INBOUND.c.id), values).scalar_one())
+    except IntegrityError:  # pragma: no cover
+        return None
+
+
+def _replay(session: Session, key: str, now: datetime) -> Reception:
     """A peer's retry: the first answer again, byte for byte, and nothing applied."""
-    row.times_received += 1
-    row.last_received_at = now
-    error = ErrorData(ErrorType(row.error_type), row.error_value) if row.error_type else None
+    first = session.execute(_FIRST_ANSWER, {"key": key}).one()
+    session.execute(_RECEIVED_AGAIN, {"row_id": first.id, "at": now})
+    error = ErrorData(ErrorType(first.error_type), first.error_value) if first.error_type else None
     return Reception(
-        bytes(row.confirmation),
+        bytes(first.confirmation),
         False,
-        Outcome(row.outcome),
-        MessageStatus(row.message_status),
+        Outcome(first.outcome),
+        MessageStatus(first.message_status),
         duplicate=True,
         error=error,
     )
@@ -624,6 +776,7 @@ def set_peer(
     if not isinstance(version_override, _Keep):
         row.version_override = version_override.value if version_override else None
     session.flush()
+    clear_peer_cache()
     return peer_view(session, library.isil)
 
 
@@ -634,6 +787,7 @@ def issue_peer_token(session: Session, isil: str) -> str:
     token = new_peer_token()
     row.token_hash = hash_token(token)
     session.flush()
+    clear_peer_cache()
     return token
 
 
@@ -688,53 +842,53 @@ def queue_message(
     a broker-style peer before the end of the rota is held back: None is returned and nothing queued.
     Messages with one ``ordering_key`` (one ILL request) leave in the order they were queued.
     """
-    library = _library(session, to_isil)
-    if not library.iso18626_endpoint:
-        raise DomainError(f"{library.isil} has no ISO 18626 endpoint in the directory", field="to_isil")
-    row = get_peer(session, library.isil)
-    profile = row.profile if row else PeerProfile()
+    peer = peer_settings(session, normalise_isil(to_isil))
+    if peer is not None:
+        isil, endpoint, profile = peer.isil, peer.endpoint, peer.profile
+        version = peer.version
+    else:  # a library without peer settings: generic quirks
+        library = _library(session, to_isil)
+        isil, endpoint, profile = library.isil, library.iso18626_endpoint, PeerProfile()
+        version = effective_version(library, profile)
+    if not endpoint:
+        raise DomainError(f"{isil} has no ISO 18626 endpoint in the directory", field="to_isil")
     if (
         isinstance(message, SupplyingAgencyMessage)
         and message.status_info.status is Status.UNFILLED
         and not should_send_unfilled(profile, at_end_of_rota)
     ):
-        log.info(
-            "Unfilled for %s held back: %s wants it only at the end of the rota", ordering_key, library.isil
-        )
+        log.info("Unfilled for %s held back: %s wants it only at the end of the rota", ordering_key, isil)
         return None
-    version = effective_version(library, profile)
     if profile.kind is Peer.RESHARE:
         note = reshare_note or ReShareNote()
         if note.sequence is None:
-            note = replace(note, sequence=_next_sequence(session, library.iso18626_endpoint, ordering_key))
+            note = replace(note, sequence=_next_sequence(session, endpoint, ordering_key))
         message = with_reshare_note(message, note)
     elif reshare_note is not None and reshare_note.text is not None:
         message = with_reshare_note(message, ReShareNote(text=reshare_note.text))
     try:
-        xml = build(message, version)
+        xml, problems = build_validated(message, version, xsd_dir=xsd_dir)
     except Iso18626BuildError as exc:
         raise DomainError(f"cannot write this message in ISO 18626 {version.value}: {exc}") from exc
-    try:
-        problems = validate(xml, version, xsd_dir=xsd_dir)
     except XsdUnavailableError as exc:
         log.warning("sending without XSD validation: %s", exc)
-        problems = []
+        xml, problems = build(message, version), []
     if problems:
         raise DomainError(
-            f"the {version.value} message for {library.isil} does not validate: {'; '.join(problems[:3])}"
+            f"the {version.value} message for {isil} does not validate: {'; '.join(problems[:3])}"
         )
-    kind = _summary(message, library.isil).split(" ", 1)[0]
+    kind = _summary(message, isil).split(" ", 1)[0]
     payload: dict[str, Any] = {
         "kind": kind,
-        "to": library.isil,
+        "to": isil,
         "version": version.value,
-        "summary": _summary(message, library.isil),
+        "summary": _summary(message, isil),
         "xml": xml.decode("utf-8"),
     }
     return enqueue(
         session,
         channel=CHANNEL,
-        destination=library.iso18626_endpoint,
+        destination=endpoint,
         payload=payload,
         idempotency_key=idempotency_key,
         ordering_key=ordering_key,

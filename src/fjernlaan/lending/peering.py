@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.directory import service as directory
+from fjernlaan.directory.model import Library
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626 import model as iso
@@ -48,6 +49,12 @@ def _agency(isil: str) -> iso.AgencyId:
     return iso.AgencyId("ISIL", isil)
 
 
+def _library(session: Session, isil: str) -> Library:
+    # The directory as lending caches it for a few seconds (as placing a request does), so a peer's
+    # request does not read its own library twice.
+    return lending._libraries(session).get(isil) or directory.get_library(session, isil)
+
+
 # --------------------------------------------------------------------------------------------------
 # A peer borrows from the network
 # --------------------------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ def place_for_peer(
     note: str | None = None,
 ) -> lending.Loaded:
     """Create and validate an ILL request a peer placed (no patron); :func:`route` sends it on."""
-    requester = directory.get_library(session, requester_isil)
+    requester = _library(session, requester_isil)
     principles = lending.principles_named(principles_name)
     today = now.date()
     if need_before is None or need_before <= today:
@@ -127,7 +134,7 @@ def route(session: Session, loaded: lending.Loaded, principles_name: str, now: d
             lm.ActionInput(reason="not in the catalogue: staff source it"),
         )
         return
-    requester = directory.get_library(session, row.requester_isil)
+    requester = _library(session, row.requester_isil)
     principles = lending.principles_named(principles_name)
     rota = lending.rota_for_record(session, row.record_pk, requester, principles, now)
     lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now)
@@ -407,7 +414,9 @@ def after_apply(
         if link is not None and action in lifecycle.REQUESTER_ACTION_MESSAGES:
             _send_requesting(session, link, action, loaded, now, reason)
     for move in moves:
-        if is_peer(session, move.to_isil):
+        # Only a library with an endpoint in the (cached) directory can be a peer: ask no more of others.
+        lender = libraries.get(move.to_isil)
+        if (lender is None or lender.iso18626_endpoint) and is_peer(session, move.to_isil):
             _send_request(session, loaded, move, now)
     # A peer borrows from the network: our lenders' actions.
     requester_link = next((lk for lk in links if lk.peer_role is PeerRole.REQUESTER), None)

@@ -254,6 +254,44 @@ def test_another_peers_bearer_token_does_not_authenticate(
     assert handler.calls == []
 
 
+def test_a_new_bearer_token_replaces_the_old_one_at_once(
+    client: TestClient, seeded: Database, sample_peer: Peer, handler: RecordingHandler
+) -> None:
+    # The hub reuses a peer's settings for a few seconds; issuing a token must not wait for that.
+    first = client.post(
+        "/iso18626", content=cancel_from(SAMPLE_PEER, request_id="KBH-1"), headers={**XML, **sample_peer.auth}
+    )
+    assert error_type(first) == "OK"
+    with seeded.unit_of_work() as session:
+        new = service.issue_peer_token(session, SAMPLE_PEER)
+    old = client.post(
+        "/iso18626", content=cancel_from(SAMPLE_PEER, request_id="KBH-2"), headers={**XML, **sample_peer.auth}
+    )
+    assert error_type(old) == ErrorType.UNRECOGNISED_DATA_VALUE
+    fresh = client.post(
+        "/iso18626",
+        content=cancel_from(SAMPLE_PEER, request_id="KBH-3"),
+        headers={**XML, "Authorization": f"Bearer {new}"},
+    )
+    assert error_type(fresh) == "OK"
+    assert len(handler.calls) == 2
+
+
+def test_a_changed_security_code_takes_effect_at_once(
+    client: TestClient, seeded: Database, sample_peer: Peer, handler: RecordingHandler
+) -> None:
+    auth = Authentication("zz-konto", "hemmelig-kode-æøå")
+    body = cancel_from(SAMPLE_PEER, request_id="KBH-1", auth=auth)
+    assert error_type(client.post("/iso18626", content=body, headers=XML)) == "OK"
+    with seeded.unit_of_work() as session:
+        service.set_peer(session, SAMPLE_PEER, security_code="en-helt-ny-kode")
+    again = cancel_from(SAMPLE_PEER, request_id="KBH-2", auth=auth)
+    assert (
+        error_type(client.post("/iso18626", content=again, headers=XML)) == ErrorType.UNRECOGNISED_DATA_VALUE
+    )
+    assert len(handler.calls) == 1
+
+
 # --------------------------------------------------------------------------------------------------
 # Retries
 # --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fjernlaan.iso18626.codec import build, parse, validate
+from fjernlaan.iso18626.codec import build, build_validated, parse, validate
 from fjernlaan.iso18626.model import Message, Version
 from iso18626_examples import all_examples, full_request, messages
 
@@ -28,6 +28,14 @@ def test_every_message_we_build_is_valid_against_the_official_xsd(
     version: Version, name: str, xsd_dir: Path
 ) -> None:
     assert validate(build(all_examples(version)[name], version), version, xsd_dir=xsd_dir) == []
+
+
+@pytest.mark.parametrize(("version", "name"), EXAMPLES)
+def test_the_outbox_checks_the_tree_it_built_and_sends_the_same_bytes(
+    version: Version, name: str, xsd_dir: Path
+) -> None:
+    message = all_examples(version)[name]
+    assert build_validated(message, version, xsd_dir=xsd_dir) == (build(message, version), [])
 
 
 @pytest.mark.parametrize("version", list(Version))
