@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import InstanceState, Session
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from fjernlaan.accounts.model import Principal, require_staff_of
@@ -741,28 +741,45 @@ def place(
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
     requester, rota, principles = placement.requester, placement.rota, placement.principles
     placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
-    row = RequestRow(
-        state=R.SUBMITTED.value,
-        service_type=data.service_type.value,
-        requester_isil=requester_isil,
-        pickup_isil=placement.pickup_isil,
-        patron_id=placement.patron_id,
-        patron_category=placement.patron_category,
-        placed_by=placed_role.value,
-        record_pk=data.record_id,
-        title=placement.title,
-        citation=placement.citation,
-        needs_sourcing=data.record_id is None,
-        principles_version=principles.version,
-        renewals_used=0,
-        reminders_sent=0,
-        need_before=placement.need_before,
-        pickup_window_days=requester.policy.pickup_window_days,
-        created_at=now,
-        updated_at=now,
-    )
+    values: dict[str, Any] = {
+        "version": 1,
+        "state": R.SUBMITTED.value,
+        "service_type": data.service_type.value,
+        "delivered_as": None,
+        "requester_isil": requester_isil,
+        "pickup_isil": placement.pickup_isil,
+        "patron_id": placement.patron_id,
+        "patron_category": placement.patron_category,
+        "placed_by": placed_role.value,
+        "record_pk": data.record_id,
+        "title": placement.title,
+        "citation": placement.citation,
+        "needs_sourcing": data.record_id is None,
+        "principles_version": principles.version,
+        "position": None,
+        "current_lender_isil": None,
+        "renewals_used": 0,
+        "need_before": placement.need_before,
+        "pickup_window_days": requester.policy.pickup_window_days,
+        "answer_due": None,
+        "due_date": None,
+        "pickup_due": None,
+        "next_reminder_on": None,
+        "reminders_sent": 0,
+        "next_deadline": None,
+        "attention": None,
+        "replacement_charge_dkk": None,
+        "created_at": now,
+        "updated_at": now,
+        "ended_at": None,
+    }
+    # One INSERT for the id the events, the rota and the attempt refer to; the row then joins the
+    # session as if loaded (every column is set), so the steps below end in one versioned UPDATE.
+    table = cast(Table, RequestRow.__table__)
+    request_id = session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    row = RequestRow(id=request_id, **values)
+    make_transient_to_detached(row)
     session.add(row)
-    session.flush()  # the id the events, the rota and the attempt refer to
     actor = Actor(placed_role, principal.username, requester_isil)
     placed = EventRow(
         request_id=row.id,
