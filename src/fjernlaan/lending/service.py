@@ -776,7 +776,8 @@ def place(
     # One INSERT for the id the events, the rota and the attempt refer to; the row then joins the
     # session as if loaded (every column is set), so the steps below end in one versioned UPDATE.
     table = cast(Table, RequestRow.__table__)
-    request_id = session.execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    # On the session's connection: the same transaction, without the ORM's statement handling.
+    request_id = session.connection().execute(insert(table).values(values).returning(table.c.id)).scalar_one()
     row = RequestRow(id=request_id, **values)
     make_transient_to_detached(row)
     session.add(row)
@@ -827,7 +828,7 @@ def place(
 
 
 def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | AttemptRow]) -> None:
-    """Insert rows the session holds as pending with one multi-row statement per table.
+    """Insert rows the session holds as pending with one multi-row INSERT per table.
 
     The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
     primary keys read back, history) cost more than the placement's own work; nothing reads these
@@ -844,8 +845,10 @@ def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | 
         # in the ORM's flush; these rows set every NOT NULL column themselves).
         values = {c.key: getattr(obj, c.key) for c in table.columns if not c.primary_key}
         by_table.setdefault(table, []).append(values)
+    connection = session.connection()
     for table, values_list in by_table.items():
-        session.execute(insert(table), values_list)
+        # One statement with a VALUES row each (an executemany is a statement per row on PostgreSQL).
+        connection.execute(insert(table).values(values_list))
 
 
 def _patron_out(patron: PatronRow) -> PatronOut:
