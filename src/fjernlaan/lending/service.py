@@ -828,7 +828,7 @@ def place(
 
 
 def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | AttemptRow]) -> None:
-    """Insert rows the session holds as pending with one multi-row INSERT per table.
+    """Insert rows the session holds as pending with one executemany INSERT per table.
 
     The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
     primary keys read back, history) cost more than the placement's own work; nothing reads these
@@ -847,8 +847,9 @@ def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | 
         by_table.setdefault(table, []).append(values)
     connection = session.connection()
     for table, values_list in by_table.items():
-        # One statement with a VALUES row each (an executemany is a statement per row on PostgreSQL).
-        connection.execute(insert(table).values(values_list))
+        # An executemany of one cached statement (psycopg pipelines it); a multi-row VALUES
+        # statement would be compiled anew for every placement.
+        connection.execute(insert(table), values_list)
 
 
 def _patron_out(patron: PatronRow) -> PatronOut:
