@@ -775,9 +775,9 @@ def place(
     }
     # One INSERT for the id the events, the rota and the attempt refer to; the row then joins the
     # session as if loaded (every column is set), so the steps below end in one versioned UPDATE.
-    table = cast(Table, RequestRow.__table__)
-    # On the session's connection: the same transaction, without the ORM's statement handling.
-    request_id = session.connection().execute(insert(table).values(values).returning(table.c.id)).scalar_one()
+    # On the session's connection (the same transaction, without the ORM's statement handling), with
+    # the values as parameters of one statement built once.
+    request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
     row = RequestRow(id=request_id, **values)
     make_transient_to_detached(row)
     session.add(row)
@@ -825,6 +825,10 @@ def place(
     _flush(session, row)
     _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
     return row.id
+
+
+_REQUESTS = cast(Table, RequestRow.__table__)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 
 
 def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | AttemptRow]) -> None:
