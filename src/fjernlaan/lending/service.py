@@ -12,7 +12,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -269,10 +269,12 @@ def _terms(entry: RotaEntryRow) -> lm.LenderTerms:
     return lm.LenderTerms(isil=entry.isil)
 
 
+# The terms' fields are plain values: read them directly (`dataclasses.asdict` deep-copies each one).
+_TERMS_FIELDS = tuple(f.name for f in fields(lm.LenderTerms) if f.name != "isil")
+
+
 def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
-    data = asdict(terms)
-    data.pop("isil")
-    return data
+    return {name: getattr(terms, name) for name in _TERMS_FIELDS}
 
 
 def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
