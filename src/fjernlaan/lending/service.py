@@ -117,8 +117,10 @@ def clear_caches() -> None:
 
 
 def _db_key(session: Session) -> str:
-    bind = session.get_bind()
-    return f"{id(bind)}:{bind.engine.url!r}"
+    # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
+    # placing reads through one and writes through the other, and both must hit the same cache.
+    engine = session.get_bind().engine
+    return f"{id(engine.pool)}:{engine.url!r}"
 
 
 def _libraries(session: Session) -> dict[str, Library]:
