@@ -139,15 +139,25 @@ def clear_token_cache() -> None:
         _token_cache.clear()
 
 
+def cached_principal_for_token(session: Session, token: str) -> Principal | None:
+    """The principal of a bearer token checked in the last TOKEN_CACHE_SECONDS, from memory (no I/O);
+    None when it has to be looked up."""
+    key = (_bind_key(session), _token_hash(token))
+    with _token_lock:
+        hit = _token_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
+        return hit[1]
+    return None
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one."""
+    cached = cached_principal_for_token(session, token)
+    if cached is not None:
+        return cached
     digest = _token_hash(token)
     key = (_bind_key(session), digest)
     now_mono = time.monotonic()
-    with _token_lock:
-        hit = _token_cache.get(key)
-    if hit is not None and now_mono - hit[0] < TOKEN_CACHE_SECONDS:
-        return hit[1]
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
     if row is None or row.revoked:
         raise NotAuthenticated("unknown or revoked API token")

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fjernlaan.db.engine import read_only
+
 
 class Database:
     """An engine plus the session factory the services use."""
@@ -37,3 +39,25 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextmanager
+def reads_before_writes(session: Session) -> Iterator[Session]:
+    """A session for the reads a use case makes before it starts writing.
+
+    On SQLite a writer's transaction holds the database's one write lock from its first statement
+    (`BEGIN IMMEDIATE`), so reads made inside it keep every other writer waiting. When `session` has
+    no transaction yet, this is a separate read-only session on the same engine (a deferred
+    transaction on a WAL snapshot, no write lock) that ends before the writes begin; the objects read
+    stay usable, detached. Otherwise (PostgreSQL, whose writers do not block each other, or a caller
+    already inside a transaction whose own changes the reads must see) it is `session` itself.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite" or session.in_transaction():
+        yield session
+        return
+    reader = Session(bind=read_only(bind), expire_on_commit=False, autoflush=False)
+    try:
+        yield reader
+    finally:
+        reader.close()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
+from fjernlaan.accounts.model import Principal
 from fjernlaan.db.base import utcnow
 from fjernlaan.lending import service
 from fjernlaan.lending.model import Action, RequesterState, Role, Side
@@ -31,15 +35,26 @@ def _settings(request: Request) -> Settings:
 
 
 @router.post("", status_code=201, response_model=RequestOut, summary="Place a request for a patron")
-def place_request(
+async def place_request(
     body: PlaceRequestIn, request: Request, response: Response, session: SessionDep, principal: PrincipalDep
 ) -> RequestOut:
     """Staff of the borrowing library place a request for a patron (or pass on the patron's own), from a
     catalogue record id or a free-form citation. The hub builds the rota under the network's active
     principles and asks the first lender; a citation waits in `sourcing` for staff to add lenders."""
-    request_id = service.place(session, body, principal, _settings(request).active_principles, utcnow())
-    session.commit()
-    response.headers["Location"] = f"/api/v1/requests/{request_id}"
+    # The busiest write of the API: its database work runs in the thread pool in one trip, while the
+    # dependencies and the answer's serialisation stay on the event loop.
+    placed = await run_in_threadpool(
+        _place, session, body, principal, _settings(request).active_principles, utcnow()
+    )
+    response.headers["Location"] = f"/api/v1/requests/{placed.id}"
+    return placed
+
+
+def _place(
+    session: Session, body: PlaceRequestIn, principal: Principal, principles: str, now: datetime
+) -> RequestOut:
+    request_id = service.place(session, body, principal, principles, now)
+    session.commit()  # durable before the 201 leaves
     return service.view(session, request_id, principal)
 
 

@@ -12,14 +12,14 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Table, and_, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from fjernlaan.accounts.model import Principal, require_staff_of
@@ -27,6 +27,7 @@ from fjernlaan.accounts.service import find_patron
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
+from fjernlaan.db.uow import reads_before_writes
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import Library, WorkingCalendar, normalise_isil
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -116,8 +117,10 @@ def clear_caches() -> None:
 
 
 def _db_key(session: Session) -> str:
-    bind = session.get_bind()
-    return f"{id(bind)}:{bind.engine.url!r}"
+    # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
+    # placing reads through one and writes through the other, and both must hit the same cache.
+    engine = session.get_bind().engine
+    return f"{id(engine.pool)}:{engine.url!r}"
 
 
 def _libraries(session: Session) -> dict[str, Library]:
@@ -268,10 +271,12 @@ def _terms(entry: RotaEntryRow) -> lm.LenderTerms:
     return lm.LenderTerms(isil=entry.isil)
 
 
+# The terms' fields are plain values: read them directly (`dataclasses.asdict` deep-copies each one).
+_TERMS_FIELDS = tuple(f.name for f in fields(lm.LenderTerms) if f.name != "isil")
+
+
 def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
-    data = asdict(terms)
-    data.pop("isil")
-    return data
+    return {name: getattr(terms, name) for name in _TERMS_FIELDS}
 
 
 def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
@@ -478,13 +483,6 @@ def _apply(
     _refresh_derived(row)
     for listener in APPLY_LISTENERS:
         listener(session, loaded, action, actor, aggregate, outcome, now)
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            f"request {row.id} was changed by someone else at the same time; load it and try again",
-            field="request_id",
-        ) from exc
     return outcome
 
 
@@ -668,17 +666,29 @@ def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> 
     return found
 
 
-def place(
+@dataclass(frozen=True)
+class _Placement:
+    """What placing a request reads before it writes anything."""
+
+    requester: Library
+    pickup_isil: str
+    patron: PatronOut
+    patron_id: int
+    patron_category: str
+    principles: Principles
+    need_before: date
+    title: str
+    citation: dict[str, Any]
+    rota: lm.Rota | None
+
+
+def _read_placement(
     session: Session,
     data: PlaceRequestIn,
-    principal: Principal,
+    requester_isil: str,
     principles_name: str,
     now: datetime,
-) -> int:
-    """Place a request for a patron: validate it, build the rota under the active principles and ask
-    the first lender (or fill it locally, or leave a citation for staff to source). Returns its id."""
-    requester_isil = normalise_isil(data.requester_isil or principal.library_isil or "")
-    require_staff_of(principal, requester_isil)
+) -> _Placement:
     libraries = _libraries(session)
     requester = libraries.get(requester_isil) or directory.get_library(session, requester_isil)
     pickup_isil = normalise_isil(data.pickup_isil) if data.pickup_isil else requester_isil
@@ -695,35 +705,86 @@ def place(
         record = catalogue.get_record(session, data.record_id)
         title = record.title
         citation: dict[str, Any] = {}
-        # Built before the request row exists: it reads only the catalogue, the directory and the load.
         rota = _rota_for(session, record, data.record_id, requester, principles, now)
     else:
         assert data.citation is not None
         citation = data.citation.model_dump(exclude_none=True)
         title = data.citation.title
-    placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
-    row = RequestRow(
-        state=R.SUBMITTED.value,
-        service_type=data.service_type.value,
-        requester_isil=requester_isil,
+    return _Placement(
+        requester=requester,
         pickup_isil=pickup_isil,
+        patron=_patron_out(patron),
         patron_id=patron.id,
-        patron_category=(data.patron_category.value if data.patron_category else patron.category),
-        placed_by=placed_role.value,
-        record_pk=data.record_id,
+        patron_category=data.patron_category.value if data.patron_category else patron.category,
+        principles=principles,
+        need_before=need_before,
         title=title,
         citation=citation,
-        needs_sourcing=data.record_id is None,
-        principles_version=principles.version,
-        renewals_used=0,
-        reminders_sent=0,
-        need_before=need_before,
-        pickup_window_days=requester.policy.pickup_window_days,
-        created_at=now,
-        updated_at=now,
+        rota=rota,
     )
+
+
+def place(
+    session: Session,
+    data: PlaceRequestIn,
+    principal: Principal,
+    principles_name: str,
+    now: datetime,
+) -> int:
+    """Place a request for a patron: validate it, build the rota under the active principles and ask
+    the first lender (or fill it locally, or leave a citation for staff to source). Returns its id.
+
+    Everything placing needs to read (the patron, the record, its holdings, the directory, the load)
+    is read first, outside the write transaction where the database allows it (see
+    `reads_before_writes`): the rota is a snapshot of the catalogue and the load at placing time
+    either way, and on SQLite the write lock is then held only for the writes.
+    """
+    requester_isil = normalise_isil(data.requester_isil or principal.library_isil or "")
+    require_staff_of(principal, requester_isil)
+    with reads_before_writes(session) as reads:
+        placement = _read_placement(reads, data, requester_isil, principles_name, now)
+    requester, rota, principles = placement.requester, placement.rota, placement.principles
+    placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
+    values: dict[str, Any] = {
+        "version": 1,
+        "state": R.SUBMITTED.value,
+        "service_type": data.service_type.value,
+        "delivered_as": None,
+        "requester_isil": requester_isil,
+        "pickup_isil": placement.pickup_isil,
+        "patron_id": placement.patron_id,
+        "patron_category": placement.patron_category,
+        "placed_by": placed_role.value,
+        "record_pk": data.record_id,
+        "title": placement.title,
+        "citation": placement.citation,
+        "needs_sourcing": data.record_id is None,
+        "principles_version": principles.version,
+        "position": None,
+        "current_lender_isil": None,
+        "renewals_used": 0,
+        "need_before": placement.need_before,
+        "pickup_window_days": requester.policy.pickup_window_days,
+        "answer_due": None,
+        "due_date": None,
+        "pickup_due": None,
+        "next_reminder_on": None,
+        "reminders_sent": 0,
+        "next_deadline": None,
+        "attention": None,
+        "replacement_charge_dkk": None,
+        "created_at": now,
+        "updated_at": now,
+        "ended_at": None,
+    }
+    # One INSERT for the id the events, the rota and the attempt refer to; the row then joins the
+    # session as if loaded (every column is set), so the steps below end in one versioned UPDATE.
+    # On the session's connection (the same transaction, without the ORM's statement handling), with
+    # the values as parameters of one statement built once.
+    request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
+    row = RequestRow(id=request_id, **values)
+    make_transient_to_detached(row)
     session.add(row)
-    session.flush()  # the id the events, the rota and the attempt refer to
     actor = Actor(placed_role, principal.username, requester_isil)
     placed = EventRow(
         request_id=row.id,
@@ -739,8 +800,8 @@ def place(
     )
     session.add(placed)
     loaded = Loaded(row, [], [], [placed])
-    # Every step below changes only these objects; one flush at the end writes them all (one UPDATE
-    # of the request and one INSERT per table instead of a round of statements per step).
+    # Every step below changes only these objects; at the end the request is updated once and its
+    # events, rota and attempt are inserted with one statement per table (see `_insert_new_rows`).
     _apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now)
     if rota is None:
         _apply(
@@ -762,11 +823,51 @@ def place(
         )
     else:
         _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now)
-        _store_rota(session, loaded, rota, libraries)
+        _store_rota(session, loaded, rota, _libraries(session))
         _apply(session, loaded, lm.Action.SEND, SYSTEM, now)
+    _insert_new_rows(session, [*loaded.new_events, *loaded.entries, *loaded.attempts])
     _flush(session, row)
-    _just_placed(session)[row.id] = _Placed(loaded, patron)
+    _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
     return row.id
+
+
+_REQUESTS = cast(Table, RequestRow.__table__)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+
+
+def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | AttemptRow]) -> None:
+    """Insert rows the session holds as pending with one executemany INSERT per table.
+
+    The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
+    primary keys read back, history) cost more than the placement's own work; nothing reads these
+    rows' ids. They leave the session and stay usable as plain values (`view` answers from them).
+    """
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for obj in rows:
+        state: InstanceState[Any] = sa_inspect(obj)
+        if not state.pending:
+            continue
+        session.expunge(obj)
+        table = cast(Table, obj.__table__)
+        # Every column but the id, as set by the code that made the row (column defaults apply only
+        # in the ORM's flush; these rows set every NOT NULL column themselves).
+        values = {c.key: getattr(obj, c.key) for c in table.columns if not c.primary_key}
+        by_table.setdefault(table, []).append(values)
+    connection = session.connection()
+    for table, values_list in by_table.items():
+        # An executemany of one cached statement (psycopg pipelines it); a multi-row VALUES
+        # statement would be compiled anew for every placement.
+        connection.execute(insert(table), values_list)
+
+
+def _patron_out(patron: PatronRow) -> PatronOut:
+    return PatronOut(
+        id=patron.id,
+        name=patron.name,
+        card_number=patron.card_number,
+        email=patron.email,
+        language=patron.language,
+    )
 
 
 # `view` right after `place` in the same session answers from the rows just written instead of
@@ -777,8 +878,7 @@ _PLACED_KEY = "fjernlaan.lending.placed"
 @dataclass(frozen=True)
 class _Placed:
     loaded: Loaded
-    # Held so the session's identity map (weak references) still has the patron for `view`.
-    patron: PatronRow
+    patron: PatronOut  # as read when placing (the patron may have been read in another session)
 
 
 def _just_placed(session: Session) -> dict[int, _Placed]:
@@ -791,12 +891,12 @@ def _take_placed(session: Session, request_id: int) -> _Placed | None:
     if placed is None:
         return None
     loaded = placed.loaded
-    # Only rows that are still in the database as written: not after a rollback, not expired.
-    dirty = session.dirty
-    for obj in (loaded.row, *loaded.entries, *loaded.attempts, *loaded.new_events, placed.patron):
-        state = sa_inspect(obj)
-        if not state.persistent or state.expired_attributes or obj in dirty:
-            return None
+    # Only while the request is still in the database as written: not after a rollback (which
+    # drops the new row from the session), not expired, not changed since. Its events, rota and
+    # attempt were inserted in the same transaction, outside the session (`_insert_new_rows`).
+    state = sa_inspect(loaded.row)
+    if not state.persistent or state.expired_attributes or loaded.row in session.dirty:
+        return None
     return placed
 
 
@@ -939,21 +1039,17 @@ def view(
     session: Session, request_id: int, principal: Principal, as_role: lm.Role | None = None
 ) -> RequestOut:
     """The request as the caller may see it: a lender never sees the patron's name, card or e-mail."""
-    placed = _take_placed(session, request_id)  # held to the end: it keeps the patron in the session
+    placed = _take_placed(session, request_id)
     loaded = placed.loaded if placed is not None else load(session, request_id)
     role = viewer_role(principal, loaded, as_role)
     row = loaded.row
     patron: PatronOut | None = None
     if role in (lm.Role.REQUESTER_STAFF, lm.Role.PATRON) and row.patron_id is not None:
-        found = session.get(PatronRow, row.patron_id)
-        if found is not None:
-            patron = PatronOut(
-                id=found.id,
-                name=found.name,
-                card_number=found.card_number,
-                email=found.email,
-                language=found.language,
-            )
+        if placed is not None:
+            patron = placed.patron
+        else:
+            found = session.get(PatronRow, row.patron_id)
+            patron = _patron_out(found) if found is not None else None
     by_position = {a.position: a for a in loaded.attempts}
     events: Iterable[EventRow] = (
         loaded.new_events

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
-from fjernlaan.accounts.service import principal_by_id, principal_for_token
+from fjernlaan.accounts.service import cached_principal_for_token, principal_by_id, principal_for_token
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
@@ -36,17 +37,31 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def unit_of_work(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
+async def unit_of_work(request: Request) -> AsyncIterator[Session]:
     """A session for the route.
 
     Routes that change data commit explicitly with `session.commit()` before they return, so a change
     is durable before the answer leaves; whatever is left uncommitted is rolled back.
+
+    Opening a session does no I/O, so this runs on the event loop instead of taking two trips through
+    the thread pool per request; only a session that still holds a transaction (a route that failed,
+    or one that read after its commit) is rolled back and closed in the pool, because that talks to
+    the database.
     """
-    session = db._sessions()
+    session = get_db(request)._sessions()
     try:
         yield session
     finally:
+        if session.in_transaction():
+            await run_in_threadpool(_rollback_and_close, session)
+        else:
+            session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
         session.rollback()
+    finally:
         session.close()
 
 
@@ -74,24 +89,39 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
     return None
 
 
-def optional_principal(
+async def optional_principal(
     request: Request, session: Annotated[Session, Depends(unit_of_work)]
 ) -> Principal | None:
     """The caller, when they said who they are.
 
-    Finding the caller may write (a token's last use), so it commits first. After that, a GET or HEAD
-    route's unit of work only reads: on SQLite it then takes no write lock, so reads never queue
-    behind writers.
+    A bearer token seen in the last few seconds is answered from the token cache on the event loop
+    (no I/O). Anything else is looked up in the thread pool; that may write (a token's last use), so
+    it commits. After that, a GET or HEAD route's unit of work only reads: on SQLite it then takes no
+    write lock, so reads never queue behind writers.
     """
-    principal = _principal_from_request(request, session)
-    session.commit()
+    principal = _cached_principal(request, session)
+    if principal is None:
+        principal = await run_in_threadpool(_principal_and_commit, request, session)
     bind = session.get_bind()
     if request.method in _READ_ONLY_METHODS and isinstance(bind, Engine):
         session.bind = read_only(bind)
     return principal
 
 
-def current_principal(
+def _cached_principal(request: Request, session: Session) -> Principal | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return cached_principal_for_token(session, token.strip())
+
+
+def _principal_and_commit(request: Request, session: Session) -> Principal | None:
+    principal = _principal_from_request(request, session)
+    session.commit()
+    return principal
+
+
+async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     """The caller; 401 when anonymous."""
