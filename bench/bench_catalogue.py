@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import closing
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pymarc
 
-QUICK = "--quick" in sys.argv or os.environ.get("FJERNLAAN_BENCH_QUICK") == "1"
+QUICK = os.environ.get("FJERNLAAN_BENCH_QUICK") == "1"
 RECORDS = int(os.environ.get("FJERNLAAN_BENCH_RECORDS", "20000" if QUICK else "1000000"))
 TERMS = ["history", "war", "music", "poetry", "love", "germany", "art", "science", "women", "church"]
 

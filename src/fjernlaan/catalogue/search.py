@@ -53,6 +53,7 @@ from fjernlaan.catalogue.store import (
     RecordSourceRow,
     record_from_row,
 )
+from fjernlaan.errors import DomainError
 
 __all__ = [
     "FACETS",
@@ -61,6 +62,7 @@ __all__ = [
     "SearchBackend",
     "SearchResult",
     "SqliteFtsBackend",
+    "UnsupportedDatabase",
     "backend_for",
     "search",
 ]
@@ -185,14 +187,30 @@ class PostgresBackend:
         return select(_SEARCH.c.record_pk).where(_SEARCH.c.tsv.op("@@")(tsquery))
 
 
+class UnsupportedDatabase(DomainError):
+    """The database in use has no catalogue search backend: only SQLite and PostgreSQL have one."""
+
+    status = 501
+    title = "Catalogue search not available"
+
+
+_SUPPORTED = ("SQLite (FTS5)", "PostgreSQL (full text)")
+_BACKENDS: dict[str, type[SqliteFtsBackend] | type[PostgresBackend]] = {
+    "sqlite": SqliteFtsBackend,
+    "postgresql": PostgresBackend,
+}
+
+
 def backend_for(session: Session) -> SearchBackend:
-    """The backend for the session's database."""
+    """The backend for the session's database; `UnsupportedDatabase` for any other database."""
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return SqliteFtsBackend()
-    if dialect == "postgresql":
-        return PostgresBackend()
-    raise NotImplementedError(f"no catalogue search backend for {dialect}")
+    backend = _BACKENDS.get(dialect)
+    if backend is None:
+        raise UnsupportedDatabase(
+            f"catalogue search works on {' and '.join(_SUPPORTED)} only, not on {dialect}",
+            extra={"database": dialect, "supported": list(_BACKENDS)},
+        )
+    return backend()
 
 
 @dataclass(frozen=True)
