@@ -104,22 +104,30 @@ def record_from_row(row: RecordRow) -> Record:
     )
 
 
+def record_values(record: Record) -> dict[str, object]:
+    """A domain record's fields as `records` column values (without the key and timestamps)."""
+    return {
+        "record_id": record.record_id,
+        "source_library": record.source_library,
+        "title": record.title,
+        "subtitle": record.subtitle,
+        "creators": SEPARATOR.join(record.creators),
+        "subjects": SEPARATOR.join(record.subjects),
+        "year": record.year,
+        "publisher": record.publisher,
+        "language": record.language,
+        "material_type": record.material_type.value,
+        "isbns": SEPARATOR.join(record.isbns),
+        "issns": SEPARATOR.join(record.issns),
+        "oclc_numbers": SEPARATOR.join(record.oclc_numbers),
+        "marcxml": record.marcxml,
+    }
+
+
 def write_record(row: RecordRow, record: Record) -> None:
     """Copy a domain record's fields onto a row."""
-    row.record_id = record.record_id
-    row.source_library = record.source_library
-    row.title = record.title
-    row.subtitle = record.subtitle
-    row.creators = SEPARATOR.join(record.creators)
-    row.subjects = SEPARATOR.join(record.subjects)
-    row.year = record.year
-    row.publisher = record.publisher
-    row.language = record.language
-    row.material_type = record.material_type.value
-    row.isbns = SEPARATOR.join(record.isbns)
-    row.issns = SEPARATOR.join(record.issns)
-    row.oclc_numbers = SEPARATOR.join(record.oclc_numbers)
-    row.marcxml = record.marcxml
+    for name, value in record_values(record).items():
+        setattr(row, name, value)
 
 
 class RecordSearchRow(Base):
