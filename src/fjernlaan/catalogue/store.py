@@ -84,8 +84,8 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split(SEPARATOR) if v)
 
 
-def record_from_row(row: RecordRow) -> Record:
-    """The domain record of a stored row."""
+def record_from_row(row: RecordRow, *, with_source: bool = True) -> Record:
+    """The domain record of a stored row; `with_source=False` leaves `marcxml` empty (unread)."""
     return Record(
         record_id=row.record_id,
         source_library=row.source_library,
@@ -100,7 +100,7 @@ def record_from_row(row: RecordRow) -> Record:
         isbns=_split(row.isbns),
         issns=_split(row.issns),
         oclc_numbers=_split(row.oclc_numbers),
-        marcxml=row.marcxml,
+        marcxml=row.marcxml if with_source else "",
     )
 
 
