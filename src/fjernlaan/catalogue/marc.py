@@ -423,6 +423,10 @@ def _read_iso2709(
         else:
             label = _guess_encoding(chunk, danmarc2)
             label, force_utf8, file_encoding = _pymarc_encoding(label)
+        fields = _plain_utf8_fields(chunk) if force_utf8 and not danmarc2 else None
+        if fields is not None:
+            yield _build(position, fields, danmarc2, label, library, notes, chunk=chunk)
+            continue
         try:
             marc, captured = _decode(chunk, force_utf8, file_encoding, label == "marc-8")
         except UnicodeDecodeError as err:
@@ -443,6 +447,48 @@ def _read_iso2709(
             yield SkippedRecord(position, f"{prefix}: {err}")
             continue
         yield _build(position, fields, danmarc2, label, library, notes, chunk=chunk)
+
+
+def _plain_utf8_fields(chunk: bytes) -> _Fields | None:
+    """The fields of a well-formed UTF-8 MARC21 record, read without pymarc; None for anything else.
+
+    Most records of a big UTF-8 file are plain: a sound leader and directory, two ASCII indicators
+    per data field, ASCII subfield codes, valid UTF-8. For those this gives exactly what
+    `pymarc.Record` + `_from_pymarc` give (a test compares both over the reference files) at a
+    fraction of the cost, since no pymarc objects are built only to be copied. Anything pymarc would
+    warn about, repair or refuse returns None, and the record takes the pymarc path with its notes
+    and reasons.
+    """
+    try:
+        leader = chunk[:24].decode("ascii")
+        base = int(chunk[12:17])
+        if base <= 0 or base >= len(chunk) or len(chunk) < int(leader[:5]):
+            return None
+        directory = chunk[24 : base - 1].decode("ascii")
+        if not directory or len(directory) % 12:
+            return None
+        fields: list[_Field] = []
+        for start in range(0, len(directory), 12):
+            tag = directory[start : start + 3]
+            offset = base + int(directory[start + 7 : start + 12])
+            data = chunk[offset : offset + int(directory[start + 3 : start + 7]) - 1]
+            if tag < "010" and tag.isdigit():
+                fields.append(_Field(tag, data=data.decode("utf-8")))
+                continue
+            head, *parts = data.split(b"\x1f")
+            if len(head) != 2 or not head.isascii():
+                return None
+            subfields: list[tuple[str, str]] = []
+            for part in parts:
+                if not part:
+                    continue
+                if part[0] >= 0x80:
+                    return None
+                subfields.append((chr(part[0]), part[1:].decode("utf-8")))
+            fields.append(_Field(tag, chr(head[0]), chr(head[1]), subfields))
+    except ValueError:  # a number that is not one, or bytes that are not ASCII/UTF-8
+        return None
+    return _Fields(leader, fields)
 
 
 def _pymarc_encoding(label: str) -> tuple[str, bool, str]:
