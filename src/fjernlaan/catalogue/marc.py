@@ -425,7 +425,8 @@ def _read_iso2709(
             label, force_utf8, file_encoding = _pymarc_encoding(label)
         fields = _plain_utf8_fields(chunk) if force_utf8 and not danmarc2 else None
         if fields is not None:
-            yield _build(position, fields, danmarc2, label, library, notes, chunk=chunk)
+            escape = _plain_needs_escaping(chunk, fields)
+            yield _build(position, fields, danmarc2, label, library, notes, chunk=chunk, escape=escape)
             continue
         try:
             marc, captured = _decode(chunk, force_utf8, file_encoding, label == "marc-8")
@@ -813,6 +814,7 @@ def _build(
     *,
     chunk: bytes | None = None,
     marcxml: str | None = None,
+    escape: bool | None = None,
 ) -> ParsedRecord | SkippedRecord:
     try:
         if danmarc2:
@@ -820,7 +822,7 @@ def _build(
         else:
             record, holdings, deleted = _map_marc21(fields, library, notes, chunk)
         if marcxml is None:
-            marcxml = _to_xml(fields, danmarc2)
+            marcxml = _to_xml(fields, danmarc2, escape)
         record = _with_xml(record, marcxml)
     except DomainError as err:
         return SkippedRecord(position, f"record {position}: {err.message}")
@@ -1125,16 +1127,7 @@ def _esc(text: str) -> str:
     return _XML_ILLEGAL.sub("\ufffd", text)
 
 
-def _same(text: str) -> str:
-    return text
-
-
-def _to_xml(f: _Fields, danmarc2: bool) -> str:
-    """Serialise as MARCXML (MARC21) or MarcXchange (danMARC2, whose 001-009 are data fields)."""
-    if danmarc2:
-        parts = [f'<record xmlns="{MARCXCHANGE_NS}" format="danMARC2" type="Bibliographic">']
-    else:
-        parts = [f'<record xmlns="{MARC21_NS}">']
+def _needs_escaping(f: _Fields) -> bool:
     # One scan over all values: most records need no escaping at all.
     texts = [f.leader]
     for fld in f.fields:
@@ -1144,12 +1137,47 @@ def _to_xml(f: _Fields, danmarc2: bool) -> str:
         else:
             texts.append(fld.ind1 + fld.ind2)
             texts.extend(code + value for code, value in fld.subfields)
-    esc = _esc if _XML_SPECIAL.search("\n".join(texts)) else _same
-    parts.append(f"<leader>{esc(f.leader)}</leader>")
+    return _XML_SPECIAL.search("\n".join(texts)) is not None
+
+
+# What makes a plain UTF-8 record's values need escaping, seen in its bytes: XML's specials, control
+# bytes other than MARC's three separators, and U+FFFE/U+FFFF. A separator inside a value is caught
+# by counting field terminators instead.
+_XML_SPECIAL_BYTES = re.compile(b'[&<>"\x00-\x08\x0b\x0c\x0e-\x1c]|\xef\xbf[\xbe\xbf]')
+
+
+def _plain_needs_escaping(chunk: bytes, fields: _Fields) -> bool:
+    return _XML_SPECIAL_BYTES.search(chunk) is not None or chunk.count(b"\x1e") != len(fields.fields) + 1
+
+
+def _to_xml(f: _Fields, danmarc2: bool, escape: bool | None = None) -> str:
+    """Serialise as MARCXML (MARC21) or MarcXchange (danMARC2, whose 001-009 are data fields).
+
+    `escape` says whether any value needs XML escaping, when the caller knows; None scans the values.
+    """
+    if danmarc2:
+        head = f'<record xmlns="{MARCXCHANGE_NS}" format="danMARC2" type="Bibliographic">'
+    else:
+        head = f'<record xmlns="{MARC21_NS}">'
+    if escape is None:
+        escape = _needs_escaping(f)
+    if not escape:
+        parts = [head, f"<leader>{f.leader}</leader>"]
+        for fld in f.fields:
+            if fld.data is not None:
+                parts.append(f'<controlfield tag="{fld.tag}">{fld.data}</controlfield>')
+                continue
+            parts.append(f'<datafield tag="{fld.tag}" ind1="{fld.ind1}" ind2="{fld.ind2}">')
+            parts.extend([f'<subfield code="{code}">{value}</subfield>' for code, value in fld.subfields])
+            parts.append("</datafield>")
+        parts.append("</record>")
+        return "".join(parts)
+    esc = _esc
+    parts = [head, f"<leader>{esc(f.leader)}</leader>"]
     for fld in f.fields:
-        tag = _esc(fld.tag)
+        tag = esc(fld.tag)
         if fld.data is not None:
-            parts.append(f'<controlfield tag="{tag}">{_esc(fld.data)}</controlfield>')
+            parts.append(f'<controlfield tag="{tag}">{esc(fld.data)}</controlfield>')
             continue
         parts.append(f'<datafield tag="{tag}" ind1="{esc(fld.ind1)}" ind2="{esc(fld.ind2)}">')
         for code, value in fld.subfields:

@@ -58,6 +58,8 @@ def test_plain_utf8_records_read_the_same_as_with_pymarc() -> None:
                 reference = _via_pymarc(chunk)
                 assert reference is not None, f"{path.name}: pymarc refuses a record read as plain"
                 assert _shape(plain) == _shape(reference), path.name
+                escape = marc._plain_needs_escaping(chunk, plain)
+                assert marc._to_xml(plain, False, escape) == marc._to_xml(reference, False), path.name
                 compared += 1
     assert compared > 1000  # the UTF-8 files are many thousands of records
 
@@ -94,3 +96,20 @@ def test_a_plain_record_is_read_without_pymarc() -> None:
 )
 def test_anything_unusual_is_left_to_pymarc(body: bytes) -> None:
     assert marc._plain_utf8_fields(_record(b"id1", body)) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"10\x1faplain", "plain"),
+        (b"10\x1faR&D <notes>", "R&amp;D &lt;notes&gt;"),
+        (b"10\x1fastray\x1eterminator", "stray\ufffdterminator"),
+        (b"10\x1fabell\x07", "bell\ufffd"),
+    ],
+)
+def test_the_marcxml_of_a_plain_record_is_escaped_where_needed(body: bytes, expected: str) -> None:
+    chunk = _record(b"id1", body)
+    fields = marc._plain_utf8_fields(chunk)
+    assert fields is not None
+    xml = marc._to_xml(fields, False, marc._plain_needs_escaping(chunk, fields))
+    assert f'<subfield code="a">{expected}</subfield>' in xml
