@@ -469,6 +469,9 @@ def _plain_utf8_fields(chunk: bytes) -> _Fields | None:
         if not directory or len(directory) % 12:
             return None
         fields: list[_Field] = []
+        if chunk.isascii():
+            # Byte offsets are character offsets: decode once, slice and split text.
+            return _plain_ascii_fields(leader, chunk.decode("ascii"), base, directory)
         for start in range(0, len(directory), 12):
             tag = directory[start : start + 3]
             offset = base + int(directory[start + 7 : start + 12])
@@ -489,6 +492,23 @@ def _plain_utf8_fields(chunk: bytes) -> _Fields | None:
             fields.append(_Field(tag, chr(head[0]), chr(head[1]), subfields))
     except ValueError:  # a number that is not one, or bytes that are not ASCII/UTF-8
         return None
+    return _Fields(leader, fields)
+
+
+def _plain_ascii_fields(leader: str, text: str, base: int, directory: str) -> _Fields | None:
+    # `_plain_utf8_fields` for a record that is all ASCII (raises ValueError like it on bad numbers).
+    fields: list[_Field] = []
+    for start in range(0, len(directory), 12):
+        tag = directory[start : start + 3]
+        offset = base + int(directory[start + 7 : start + 12])
+        data = text[offset : offset + int(directory[start + 3 : start + 7]) - 1]
+        if tag < "010" and tag.isdigit():
+            fields.append(_Field(tag, data=data))
+            continue
+        head, *parts = data.split(_SUBFIELD)
+        if len(head) != 2:
+            return None
+        fields.append(_Field(tag, head[0], head[1], [(part[0], part[1:]) for part in parts if part]))
     return _Fields(leader, fields)
 
 

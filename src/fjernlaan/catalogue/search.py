@@ -28,7 +28,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue.model import InvalidIdentifier, Record, normalise_isbn, normalise_issn
 from fjernlaan.catalogue.query import (
@@ -390,6 +390,24 @@ def _order(sort: Sort) -> list[Any]:
 RANK_AT_MOST = 5000
 
 
+_HIT_COLUMNS = [
+    RecordRow.id,
+    RecordRow.record_id,
+    RecordRow.source_library,
+    RecordRow.title,
+    RecordRow.subtitle,
+    RecordRow.creators,
+    RecordRow.subjects,
+    RecordRow.year,
+    RecordRow.publisher,
+    RecordRow.language,
+    RecordRow.material_type,
+    RecordRow.isbns,
+    RecordRow.issns,
+    RecordRow.oclc_numbers,
+]
+
+
 def _in_titles(query: Query) -> Query | None:
     # The title-only form of a free-text query, when it is one (`words` typed into a search box).
     if isinstance(query, Term) and query.field is Field.ANY:
@@ -466,12 +484,11 @@ def search(
     elif total:
         pks = list(session.scalars(base.order_by(*_order(sort)).limit(limit).offset(offset)))
 
-    rows: list[RecordRow] = []
+    rows: list[Any] = []  # result rows of _HIT_COLUMNS
     if pks:
-        fetch = select(RecordRow).where(RecordRow.id.in_(pks))
-        if not with_source:
-            fetch = fetch.options(defer(RecordRow.marcxml))
-        by_pk = {row.id: row for row in session.scalars(fetch)}
+        # Plain column rows, not ORM objects: a result list only reads them once.
+        columns = [*_HIT_COLUMNS, RecordRow.marcxml] if with_source else _HIT_COLUMNS
+        by_pk = {row.id: row for row in session.execute(select(*columns).where(RecordRow.id.in_(pks)))}
         rows = [by_pk[pk] for pk in pks if pk in by_pk]
 
     summary: dict[int, tuple[int, int]] = {}

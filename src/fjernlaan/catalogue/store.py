@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fjernlaan.catalogue.model import Record, fold
@@ -84,8 +86,9 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split(SEPARATOR) if v)
 
 
-def record_from_row(row: RecordRow, *, with_source: bool = True) -> Record:
-    """The domain record of a stored row; `with_source=False` leaves `marcxml` empty (unread)."""
+def record_from_row(row: RecordRow | Row[Any], *, with_source: bool = True) -> Record:
+    """The domain record of a stored row (or a result row of its columns); `with_source=False`
+    leaves `marcxml` empty, unread."""
     return Record(
         record_id=row.record_id,
         source_library=row.source_library,
