@@ -1,6 +1,8 @@
 """Relevance for words that match a large part of the catalogue: the ranking is bounded, the total is not.
 
 `search.RANK_AT_MOST` is lowered here so a handful of records stands in for a national catalogue.
+The bound applies on SQLite; PostgreSQL ranks every match, so there the title matches lead because
+they rank highest, with the same results wherever a test does not skip it.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ def test_a_common_word_counts_every_match_and_ranks_the_title_matches_first(
 
 
 def test_when_too_few_titles_match_the_newest_matches_are_ranked(
-    client: TestClient, common_word: dict[str, int]
+    client: TestClient, seeded: Database, common_word: dict[str, int]
 ) -> None:
+    if seeded.dialect != "sqlite":
+        pytest.skip("PostgreSQL ranks every match (PostgresBackend.bounded_ranking)")
     # Four hits wanted but only three titles have the word: rank the four newest matches.
     total, ids = _ids(client, q="history", limit=4)
     assert total == 9
