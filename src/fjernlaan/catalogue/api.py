@@ -150,7 +150,16 @@ def search_records(
         held_by=held_by.upper() if held_by else None,
         available_now=available,
     )
-    result = search(session, query, filters, sort=sort, limit=limit, offset=offset, facets=facets or ())
+    result = search(
+        session,
+        query,
+        filters,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        facets=facets or (),
+        with_source=False,  # the list shows no MARC: do not read it
+    )
     return SearchPage(
         items=[
             HitOut(**_out(h.record_pk, h.record), libraries=h.libraries, available=h.available)  # type: ignore[arg-type]

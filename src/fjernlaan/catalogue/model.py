@@ -161,7 +161,9 @@ def _fold_once(text: str) -> str:
     # NFC first so that a decomposed "a" + combining ring is seen as "å" by the table.
     text = unicodedata.normalize("NFC", text).casefold().translate(_DANISH_FOLD)
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        # ASCII has no combining marks: the character-by-character scan is only needed otherwise.
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.split())
 
 
@@ -173,6 +175,10 @@ def fold(text: str) -> str:
     characters by their plain form (ligature "ﬁ" -> "fi") and collapses runs of white space.
     So `fold("Århus") == fold("Aarhus") == "aarhus"`. Folding twice gives the same result.
     """
+    if text.isascii():
+        # Most catalogue text is plain ASCII: lower-casing and collapsing white space is the whole
+        # fold then (no table entry, decomposition or case folding differs for ASCII).
+        return " ".join(text.lower().split())
     # Compatibility decomposition can produce upper-case or composable characters (e.g. the
     # Angstrom sign); repeating until nothing changes makes the function idempotent.
     result = _fold_once(text)

@@ -10,7 +10,7 @@ comes back in the order asked for (relevance then falls back to the record id).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -53,6 +53,7 @@ from fjernlaan.catalogue.store import (
     RecordSourceRow,
     record_from_row,
 )
+from fjernlaan.errors import DomainError
 
 __all__ = [
     "FACETS",
@@ -61,6 +62,7 @@ __all__ = [
     "SearchBackend",
     "SearchResult",
     "SqliteFtsBackend",
+    "UnsupportedDatabase",
     "backend_for",
     "search",
 ]
@@ -72,6 +74,8 @@ class SearchBackend(Protocol):
     """What a full-text engine must do for the catalogue."""
 
     name: str
+    # Whether ranking a bounded candidate set is cheaper than ranking every match (see RANK_AT_MOST).
+    bounded_ranking: bool
 
     def compile(self, query: Query) -> str:
         """The engine's own expression for a query made only of `Term`, `And`, `Or`, `Not`."""
@@ -83,6 +87,20 @@ class SearchBackend(Protocol):
 
     def matching(self, expression: str) -> Select[tuple[int]]:
         """The pks of every record matching the expression (no ranking)."""
+        ...
+
+    def count(self, expression: str) -> Select[Any]:
+        """How many records match, from the full-text index alone (nothing ranked)."""
+        ...
+
+    def best(
+        self, expression: str, *, limit: int, offset: int, newest: int | None = None
+    ) -> Select[tuple[int]]:
+        """The pks of one page of matches, best first (ties by pk).
+
+        With `newest`, only the `newest` matches with the highest pks (the most recently
+        catalogued) are ranked: a bounded cost for words that match a large part of the catalogue.
+        """
         ...
 
 
@@ -106,6 +124,8 @@ class SqliteFtsBackend:
     """SQLite FTS5 over `record_fts` (unicode61 tokenizer, bm25 weighted title > creator > subject)."""
 
     name = "sqlite-fts5"
+    # FTS5 walks the index in rowid order and applies a rowid floor while it walks: bounding is cheap.
+    bounded_ranking = True
 
     def compile(self, query: Query) -> str:
         """An FTS5 MATCH expression."""
@@ -137,6 +157,29 @@ class SqliteFtsBackend:
         """Matching rowids."""
         return select(_FTS.c.rowid).where(_FTS.c.record_fts.op("MATCH")(expression))
 
+    def count(self, expression: str) -> Select[Any]:
+        """count(*) over the FTS5 table: walks the index, computes no rank."""
+        return select(func.count()).select_from(_FTS).where(_FTS.c.record_fts.op("MATCH")(expression))
+
+    def best(
+        self, expression: str, *, limit: int, offset: int, newest: int | None = None
+    ) -> Select[tuple[int]]:
+        """FTS5 `ORDER BY rank`; `newest` bounds the rows ranked with a rowid floor, which FTS5
+        applies while it walks the index, so bm25 runs on at most `newest` rows."""
+        page = select(_FTS.c.rowid).where(_FTS.c.record_fts.op("MATCH")(expression))
+        if newest is not None:
+            floor = (
+                select(_FTS.c.rowid)
+                .where(_FTS.c.record_fts.op("MATCH")(expression))
+                .order_by(_FTS.c.rowid.desc())
+                .limit(1)
+                .offset(newest - 1)
+                .correlate(None)
+                .scalar_subquery()
+            )
+            page = page.where(_FTS.c.rowid >= floor)
+        return page.order_by(_FTS.c.rank, _FTS.c.rowid).limit(limit).offset(offset)
+
 
 _SEARCH = table("record_search", column("record_pk"), column("tsv"))
 _PG_WEIGHTS = {Field.TITLE: "A", Field.CREATOR: "B", Field.SUBJECT: "C", Field.IDENTIFIER: "D"}
@@ -146,6 +189,9 @@ class PostgresBackend:
     """PostgreSQL full text over `record_search.tsv` (the 'simple' configuration over folded text)."""
 
     name = "postgresql-fts"
+    # A GIN scan returns matches in no order: picking the newest candidates, or counting the title
+    # matches, costs another pass over every match, more than ts_rank over them (measured).
+    bounded_ranking = False
 
     def compile(self, query: Query) -> str:
         """A tsquery string for `to_tsquery('simple', …)`."""
@@ -184,15 +230,56 @@ class PostgresBackend:
         tsquery = func.to_tsquery(literal_column("'simple'"), expression)
         return select(_SEARCH.c.record_pk).where(_SEARCH.c.tsv.op("@@")(tsquery))
 
+    def count(self, expression: str) -> Select[Any]:
+        """count(*) of the GIN index's matches; ts_rank is not computed."""
+        tsquery = func.to_tsquery(literal_column("'simple'"), expression)
+        return select(func.count()).select_from(_SEARCH).where(_SEARCH.c.tsv.op("@@")(tsquery))
+
+    def best(
+        self, expression: str, *, limit: int, offset: int, newest: int | None = None
+    ) -> Select[tuple[int]]:
+        """ts_rank order; `newest` ranks only the matches with the highest pks."""
+        tsquery = func.to_tsquery(literal_column("'simple'"), expression)
+        candidates = (
+            select(_SEARCH.c.record_pk, _SEARCH.c.tsv)
+            .where(_SEARCH.c.tsv.op("@@")(tsquery))
+            .order_by(_SEARCH.c.record_pk.desc())
+        )
+        if newest is not None:
+            candidates = candidates.limit(newest)
+        found = candidates.subquery("candidates")
+        return (
+            select(found.c.record_pk)
+            .order_by(func.ts_rank(found.c.tsv, tsquery).desc(), found.c.record_pk)
+            .limit(limit)
+            .offset(offset)
+        )
+
+
+class UnsupportedDatabase(DomainError):
+    """The database in use has no catalogue search backend: only SQLite and PostgreSQL have one."""
+
+    status = 501
+    title = "Catalogue search not available"
+
+
+_SUPPORTED = ("SQLite (FTS5)", "PostgreSQL (full text)")
+_BACKENDS: dict[str, type[SqliteFtsBackend] | type[PostgresBackend]] = {
+    "sqlite": SqliteFtsBackend,
+    "postgresql": PostgresBackend,
+}
+
 
 def backend_for(session: Session) -> SearchBackend:
-    """The backend for the session's database."""
+    """The backend for the session's database; `UnsupportedDatabase` for any other database."""
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        return SqliteFtsBackend()
-    if dialect == "postgresql":
-        return PostgresBackend()
-    raise NotImplementedError(f"no catalogue search backend for {dialect}")
+    backend = _BACKENDS.get(dialect)
+    if backend is None:
+        raise UnsupportedDatabase(
+            f"catalogue search works on {' and '.join(_SUPPORTED)} only, not on {dialect}",
+            extra={"database": dialect, "supported": list(_BACKENDS)},
+        )
+    return backend()
 
 
 @dataclass(frozen=True)
@@ -302,6 +389,58 @@ def _order(sort: Sort) -> list[Any]:
     return [first, RecordRow.id.asc()] if first is not None else [RecordRow.id.asc()]
 
 
+# Ranking every match costs about a microsecond a match (bm25 in FTS5, ts_rank in PostgreSQL). A word
+# found in a large part of the catalogue ("history" in 15 % of 1,000,000 records) would cost far
+# more than the rest of a search, so for more matches than this the ranking is bounded: first to
+# the records with the words in their title (the field that weighs most), then, if still more, to
+# the most recently catalogued of those. Pages beyond this many hits are ranked in full.
+RANK_AT_MOST = 5000
+
+
+_HIT_COLUMNS = [
+    RecordRow.id,
+    RecordRow.record_id,
+    RecordRow.source_library,
+    RecordRow.title,
+    RecordRow.subtitle,
+    RecordRow.creators,
+    RecordRow.subjects,
+    RecordRow.year,
+    RecordRow.publisher,
+    RecordRow.language,
+    RecordRow.material_type,
+    RecordRow.isbns,
+    RecordRow.issns,
+    RecordRow.oclc_numbers,
+]
+
+
+def _in_titles(query: Query) -> Query | None:
+    # The title-only form of a free-text query, when it is one (`words` typed into a search box).
+    if isinstance(query, Term) and query.field is Field.ANY:
+        return replace(query, field=Field.TITLE)
+    return None
+
+
+def _best_page(
+    session: Session, backend: SearchBackend, query: Query, total: int, *, limit: int, offset: int
+) -> list[int]:
+    """The pks of one page of a text-only query in relevance order (see RANK_AT_MOST)."""
+    expression = backend.compile(query)
+    wanted = offset + limit
+    if not backend.bounded_ranking or total <= RANK_AT_MOST or wanted > RANK_AT_MOST:
+        return list(session.scalars(backend.best(expression, limit=limit, offset=offset)))
+    among = total
+    title_query = _in_titles(query)
+    if title_query is not None:
+        title_expression = backend.compile(title_query)
+        in_titles = session.scalar(backend.count(title_expression)) or 0
+        if in_titles >= wanted:
+            expression, among = title_expression, in_titles
+    newest = RANK_AT_MOST if among > RANK_AT_MOST else None
+    return list(session.scalars(backend.best(expression, limit=limit, offset=offset, newest=newest)))
+
+
 def search(
     session: Session,
     query: Query,
@@ -312,28 +451,52 @@ def search(
     offset: int = 0,
     facets: Sequence[str] = (),
     backend: SearchBackend | None = None,
+    with_source: bool = True,
 ) -> SearchResult:
-    """Run a catalogue query: one page of hits in the asked order, the total, and facet counts."""
+    """Run a catalogue query: one page of hits in the asked order, the total, and facet counts.
+
+    `with_source=False` leaves each hit's `record.marcxml` empty (result lists that show no MARC
+    need not read it). A text-only query ranked by relevance with no filter ranks a bounded
+    candidate set when it matches more than RANK_AT_MOST records (see there).
+    """
     backend = backend or backend_for(session)
     filters = filters or Filters()
     conditions = _filter_conditions(session, filters)
-    ranked: Subquery | None = None
-    if _text_only(query):
-        ranked = backend.ranked(backend.compile(query))
-        base = select(RecordRow.id).join(ranked, ranked.c.pk == RecordRow.id)
+    expression = backend.compile(query) if _text_only(query) else None
+    if expression is not None:
+        base = select(RecordRow.id).where(RecordRow.id.in_(backend.matching(expression)))
     else:
         base = select(RecordRow.id).where(_condition(backend, query))
     if conditions:
         base = base.where(*conditions)
 
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-
-    page = base.add_columns(RecordRow)
-    if ranked is not None and sort is Sort.RELEVANCE:
-        page = page.order_by(ranked.c.score.asc(), RecordRow.id.asc())
+    if expression is not None and not conditions:
+        # The full-text index alone knows how many match: no join, no rank.
+        total = session.scalar(backend.count(expression)) or 0
     else:
-        page = page.order_by(*_order(sort))
-    rows = [row for _, row in session.execute(page.limit(limit).offset(offset)).all()] if total else []
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+
+    pks: list[int] = []
+    if total and expression is not None and sort is Sort.RELEVANCE and not conditions:
+        pks = _best_page(session, backend, query, total, limit=limit, offset=offset)
+    elif total and expression is not None and sort is Sort.RELEVANCE:
+        ranked = backend.ranked(expression)
+        page = (
+            select(RecordRow.id)
+            .join(ranked, ranked.c.pk == RecordRow.id)
+            .where(*conditions)
+            .order_by(ranked.c.score.asc(), RecordRow.id.asc())
+        )
+        pks = list(session.scalars(page.limit(limit).offset(offset)))
+    elif total:
+        pks = list(session.scalars(base.order_by(*_order(sort)).limit(limit).offset(offset)))
+
+    rows: list[Any] = []  # result rows of _HIT_COLUMNS
+    if pks:
+        # Plain column rows, not ORM objects: a result list only reads them once.
+        columns = [*_HIT_COLUMNS, RecordRow.marcxml] if with_source else _HIT_COLUMNS
+        by_pk = {row.id: row for row in session.execute(select(*columns).where(RecordRow.id.in_(pks)))}
+        rows = [by_pk[pk] for pk in pks if pk in by_pk]
 
     summary: dict[int, tuple[int, int]] = {}
     if rows:
@@ -343,14 +506,14 @@ def search(
                 func.count(),
                 func.coalesce(func.sum(HoldingRow.available), 0),
             )
-            .where(HoldingRow.record_pk.in_([r.id for r in rows]))
+            .where(HoldingRow.record_pk.in_(pks))
             .group_by(HoldingRow.record_pk)
         ).all()
         summary = {int(pk): (int(n), int(avail)) for pk, n, avail in held}
     hits = [
         Hit(
             record_pk=r.id,
-            record=record_from_row(r),
+            record=record_from_row(r, with_source=with_source),
             libraries=summary.get(r.id, (0, 0))[0],
             available=summary.get(r.id, (0, 0))[1],
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fjernlaan.catalogue.model import Record, fold
@@ -84,8 +86,9 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(v for v in value.split(SEPARATOR) if v)
 
 
-def record_from_row(row: RecordRow) -> Record:
-    """The domain record of a stored row."""
+def record_from_row(row: RecordRow | Row[Any], *, with_source: bool = True) -> Record:
+    """The domain record of a stored row (or a result row of its columns); `with_source=False`
+    leaves `marcxml` empty, unread."""
     return Record(
         record_id=row.record_id,
         source_library=row.source_library,
@@ -100,26 +103,34 @@ def record_from_row(row: RecordRow) -> Record:
         isbns=_split(row.isbns),
         issns=_split(row.issns),
         oclc_numbers=_split(row.oclc_numbers),
-        marcxml=row.marcxml,
+        marcxml=row.marcxml if with_source else "",
     )
+
+
+def record_values(record: Record) -> dict[str, object]:
+    """A domain record's fields as `records` column values (without the key and timestamps)."""
+    return {
+        "record_id": record.record_id,
+        "source_library": record.source_library,
+        "title": record.title,
+        "subtitle": record.subtitle,
+        "creators": SEPARATOR.join(record.creators),
+        "subjects": SEPARATOR.join(record.subjects),
+        "year": record.year,
+        "publisher": record.publisher,
+        "language": record.language,
+        "material_type": record.material_type.value,
+        "isbns": SEPARATOR.join(record.isbns),
+        "issns": SEPARATOR.join(record.issns),
+        "oclc_numbers": SEPARATOR.join(record.oclc_numbers),
+        "marcxml": record.marcxml,
+    }
 
 
 def write_record(row: RecordRow, record: Record) -> None:
     """Copy a domain record's fields onto a row."""
-    row.record_id = record.record_id
-    row.source_library = record.source_library
-    row.title = record.title
-    row.subtitle = record.subtitle
-    row.creators = SEPARATOR.join(record.creators)
-    row.subjects = SEPARATOR.join(record.subjects)
-    row.year = record.year
-    row.publisher = record.publisher
-    row.language = record.language
-    row.material_type = record.material_type.value
-    row.isbns = SEPARATOR.join(record.isbns)
-    row.issns = SEPARATOR.join(record.issns)
-    row.oclc_numbers = SEPARATOR.join(record.oclc_numbers)
-    row.marcxml = record.marcxml
+    for name, value in record_values(record).items():
+        setattr(row, name, value)
 
 
 class RecordSearchRow(Base):
