@@ -23,9 +23,6 @@ import asyncio
 import cProfile
 import os
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,12 +34,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 from lxml import etree
 from sqlalchemy import select, text
 
 import fjernlaan.iso18626.handlers
 import fjernlaan.lending.peering  # noqa: F401  (registers the outbound glue)
+from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.engine import make_engine
@@ -266,46 +263,6 @@ def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
     return figures
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    # `fjernlaan serve` from this checkout's sources (the installed entry point may be another copy).
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "FJERNLAAN_DATABASE_URL": url, "PYTHONPATH": src}
-    command = [
-        *(sys.executable, "-m", "fjernlaan.cli", "serve", "--port", str(port)),
-        *("--workers", str(WORKERS), "--no-access-log"),
-    ]
-    log = open(Path(tempfile.gettempdir()) / f"fjernlaan-bench-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("fjernlaan serve did not come up")
-
-
-def _process_tree_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process and its children (Linux /proc; None elsewhere)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        total = 0.0
-        for each in [pid, *map(int, children)]:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 async def _post_all(port: int, token: str, bodies: list[bytes]) -> int:
     """POST every body over CLIENTS keep-alive connections (raw HTTP/1.1: the client must be cheap,
     it shares the cores with the server); returns how many were answered ERROR."""
@@ -344,8 +301,8 @@ async def _post_all(port: int, token: str, bodies: list[bytes]) -> int:
 
 def _over_http(url: str, token: str, rounds: list[Round], run: str) -> tuple[Figures, float | None]:
     """The stream posted to a real server; returns the figures and the server CPU per message."""
-    port = _port()
-    server = _serve(url, port)
+    port = free_port()
+    server = serve(url, port, WORKERS)
     db = Database(make_engine(url))
     figures = Figures()
     server_cpu = 0.0
@@ -357,13 +314,13 @@ def _over_http(url: str, token: str, rounds: list[Round], run: str) -> tuple[Fig
             asyncio.run(_post_all(port, token, r.bodies))
         for r in rounds:
             _lenders_act(db, run, r.lender_acts_before, now)
-            before = _process_tree_cpu_seconds(server.pid)
+            before = process_tree_cpu_seconds(server.pid)
             wall, cpu = time.perf_counter(), time.process_time()
             figures.refused += asyncio.run(_post_all(port, token, r.bodies))
             figures.wall[r.kind] += time.perf_counter() - wall
             figures.cpu[r.kind] += time.process_time() - cpu
             figures.count[r.kind] += len(r.bodies)
-            after = _process_tree_cpu_seconds(server.pid)
+            after = process_tree_cpu_seconds(server.pid)
             if before is None or after is None:
                 known = False
             else:

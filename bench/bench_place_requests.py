@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,9 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import httpx
 from sqlalchemy import text
 
+from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.accounts.service import PatronIn, add_patron, issue_token
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
@@ -41,12 +38,6 @@ SECONDS = float(os.environ.get("FJERNLAAN_BENCH_SECONDS", "10"))
 WORKERS = int(os.environ.get("FJERNLAAN_BENCH_WORKERS", str(os.cpu_count() or 1)))
 T = TypeVar("T")
 HOLDERS = ("DK-714700", "DK-715100", "DK-715300", "DK-715700", "DK-800010")
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _prepare(url: str) -> tuple[str, int, int]:
@@ -64,40 +55,6 @@ def _prepare(url: str) -> tuple[str, int, int]:
         ids = (pk, patron.id)
     db.dispose()
     return token, ids[0], ids[1]
-
-
-def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
-    # `fjernlaan serve` from this checkout's sources (the installed entry point may be another copy).
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    env = {**os.environ, "FJERNLAAN_DATABASE_URL": url, "PYTHONPATH": src}
-    command = [
-        *(sys.executable, "-m", "fjernlaan.cli", "serve", "--port", str(port)),
-        *("--workers", str(WORKERS), "--no-access-log"),
-    ]
-    log = open(Path(tempfile.gettempdir()) / f"fjernlaan-bench-{port}.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.terminate()
-    raise RuntimeError("fjernlaan serve did not come up")
-
-
-def _process_tree_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process and its children (Linux /proc; None elsewhere)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        total = 0.0
-        for each in [pid, *map(int, children)]:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 async def _post(
@@ -156,8 +113,8 @@ async def _load(
 
 def _run(label: str, url: str) -> None:
     token, record_id, patron_id = _prepare(url)
-    port = _port()
-    server = _serve(url, port)
+    port = free_port()
+    server = serve(url, port, WORKERS)
     body = json.dumps({"record_id": record_id, "patron_id": patron_id}).encode()
     request = (
         f"POST /api/v1/requests HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
@@ -167,11 +124,11 @@ def _run(label: str, url: str) -> None:
     load_average = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     start_at = time.perf_counter() + WARMUP_SECONDS
     stop_at = start_at + SECONDS
-    cpu_before = _process_tree_cpu_seconds(server.pid)
+    cpu_before = process_tree_cpu_seconds(server.pid)
     client_cpu_before = time.process_time()
     try:
         latencies, errors, answered = _event_loop_run(_load(port, request, start_at, stop_at))
-        cpu_after = _process_tree_cpu_seconds(server.pid)
+        cpu_after = process_tree_cpu_seconds(server.pid)
     finally:
         client_cpu = time.process_time() - client_cpu_before
         server.terminate()

@@ -1,0 +1,58 @@
+"""A real `fjernlaan serve` for the HTTP benchmarks: start it, find a port, read its CPU time."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(url: str, port: int, workers: int, *, attempts: int = 300) -> subprocess.Popen[bytes]:
+    """Start `fjernlaan serve --workers N --no-access-log` on the database `url` and wait for /health.
+
+    It runs from this checkout's sources (the installed entry point may be another copy); its output
+    goes to a log file in the temporary directory, named after the port.
+    """
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "FJERNLAAN_DATABASE_URL": url, "PYTHONPATH": src}
+    command = [
+        *(sys.executable, "-m", "fjernlaan.cli", "serve", "--port", str(port)),
+        *("--workers", str(workers), "--no-access-log"),
+    ]
+    log = open(Path(tempfile.gettempdir()) / f"fjernlaan-bench-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+    for _ in range(attempts):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError(f"fjernlaan serve did not come up (log: {log.name})")
+
+
+def process_tree_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of a process and its children (Linux /proc; None elsewhere)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        total = 0.0
+        for each in [pid, *map(int, children)]:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+    except (OSError, ValueError, AttributeError):
+        return None
