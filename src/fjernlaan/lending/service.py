@@ -579,6 +579,7 @@ def _mail_patron(session: Session, loaded: Loaded, kind: str, now: datetime) -> 
         context=context,
         idempotency_key=f"lending:{row.id}:patron:{kind}:{row.version}",
         ordering_key=f"lending:{row.id}:patron",
+        now=now,
     )
 
 

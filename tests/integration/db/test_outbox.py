@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
 from fjernlaan.db.outbox import OutboxMessage, backoff, enqueue
 from fjernlaan.db.uow import Database
+from fjernlaan.jobs import claim_due_messages
 
 
 def test_a_message_is_stored_with_its_transaction(db: Database) -> None:
@@ -38,6 +41,24 @@ def test_the_same_idempotency_key_is_queued_once(db: Database) -> None:
         first = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
         second = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
         assert first.id == second.id
+
+
+def test_a_message_queued_at_a_pass_clock_is_due_in_that_pass(db: Database) -> None:
+    # A timer pass run with `--now` at a clock before the wall clock (an operator replaying a day)
+    # must send what it queued in the same pass.
+    earlier = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    with db.unit_of_work() as session:
+        queued = enqueue(
+            session, channel="email", destination="x", payload={}, idempotency_key="past", now=earlier
+        )
+        queued_id = queued.id
+    assert claim_due_messages(db, earlier, "test-worker") == [queued_id]
+
+
+def test_a_message_queued_without_a_clock_waits_for_the_wall_clock(db: Database) -> None:
+    with db.unit_of_work() as session:
+        enqueue(session, channel="email", destination="x", payload={}, idempotency_key="wall")
+    assert claim_due_messages(db, datetime(2026, 1, 5, 12, 0, tzinfo=UTC), "test-worker") == []
 
 
 def test_backoff_grows_and_is_capped_at_an_hour() -> None:
