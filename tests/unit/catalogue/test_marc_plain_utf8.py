@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fjernlaan.catalogue import marc
 
@@ -113,3 +115,56 @@ def test_the_marcxml_of_a_plain_record_is_escaped_where_needed(body: bytes, expe
     assert fields is not None
     xml = marc._to_xml(fields, False, marc._plain_needs_escaping(chunk, fields))
     assert f'<subfield code="a">{expected}</subfield>' in xml
+
+
+# Property tests: for any record, the plain reading agrees with pymarc or steps aside, and no bytes
+# make it raise.
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x1d\x1e\x1f"),
+    max_size=30,
+)
+_DATA_FIELD = st.tuples(
+    st.from_regex(r"\A[1-9][0-9]{2}\Z"),
+    st.sampled_from(" 0123456789"),
+    st.sampled_from(" 0123456789"),
+    st.lists(st.tuples(st.sampled_from("abcdehuz0123456789"), _TEXT), min_size=1, max_size=4),
+)
+
+
+def _body(ind1: str, ind2: str, subfields: list[tuple[str, str]]) -> bytes:
+    return (ind1 + ind2 + "".join(f"\x1f{code}{value}" for code, value in subfields)).encode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(control=_TEXT, data_fields=st.lists(_DATA_FIELD, max_size=6))
+def test_any_record_reads_as_pymarc_reads_it_or_goes_to_pymarc(
+    control: str, data_fields: list[tuple[str, str, str, list[tuple[str, str]]]]
+) -> None:
+    directory = b""
+    data = b""
+    for tag, body in [("001", control.encode()), *((t, _body(i1, i2, s)) for t, i1, i2, s in data_fields)]:
+        directory += tag.encode() + b"%04d%05d" % (len(body) + 1, len(data))
+        data += body + b"\x1e"
+    base = 24 + len(directory) + 1
+    leader = b"%05dnam a22%05d   4500" % (base + len(data) + 1, base)
+    chunk = leader + directory + b"\x1e" + data + b"\x1d"
+    plain = marc._plain_utf8_fields(chunk)
+    if plain is None:
+        return
+    reference = _via_pymarc(chunk)
+    assert reference is not None
+    assert _shape(plain) == _shape(reference)
+    escape = marc._plain_needs_escaping(chunk, plain)
+    assert marc._to_xml(plain, False, escape) == marc._to_xml(reference, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(min_value=0), byte=st.integers(min_value=0, max_value=255))
+def test_a_damaged_record_never_breaks_the_plain_reading(position: int, byte: int) -> None:
+    chunk = bytearray(_record(b"id1", "10\x1faÆbler på Åen\x1fcØrsted".encode()))
+    chunk[position % len(chunk)] = byte
+    plain = marc._plain_utf8_fields(bytes(chunk))
+    if plain is not None:
+        reference = _via_pymarc(bytes(chunk))
+        assert reference is not None
+        assert _shape(plain) == _shape(reference)
