@@ -24,11 +24,9 @@ import resource
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pymarc
 
@@ -196,21 +194,10 @@ def _search_once(database: Any, client: Any, raw_connection: Any, term: str) -> 
 
 
 def _postgres(url: str, marc: Path, raw: _Raw) -> None:
-    from sqlalchemy import text
+    from bench.databases import postgres_schema
 
-    from fjernlaan.db.engine import make_engine
-
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(url, null_pool=True)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    try:
-        _run("PostgreSQL", f"{url}{separator}options={quote(f'-csearch_path={schema}')}", marc, raw)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(url) as schema_url:
+        _run("PostgreSQL", schema_url, marc, raw)
 
 
 def main() -> None:

@@ -32,13 +32,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from lxml import etree
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 import fjernlaan.iso18626.handlers
 import fjernlaan.lending.peering  # noqa: F401  (registers the outbound glue)
+from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
@@ -151,18 +151,8 @@ def _database(label: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{Path(folder) / 'bench.db'}"
         return
-    pg = os.environ["FJERNLAAN_BENCH_POSTGRES_URL"]
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg, null_pool=True)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in pg else "?"
-    try:
-        yield f"{pg}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(os.environ["FJERNLAAN_BENCH_POSTGRES_URL"]) as url:
+        yield url
 
 
 def _prepare(url: str) -> str:

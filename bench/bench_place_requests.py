@@ -15,14 +15,11 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
-from sqlalchemy import text
-
+from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.accounts.service import PatronIn, add_patron, issue_token
 from fjernlaan.catalogue.model import Holding, Record
@@ -174,17 +171,8 @@ def main() -> None:
     if not pg:
         print("PostgreSQL: skipped (set FJERNLAAN_BENCH_POSTGRES_URL)")
         return
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(pg, null_pool=True)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in pg else "?"
-    try:
-        _run("PostgreSQL", f"{pg}{separator}options={quote(f'-csearch_path={schema}')}")
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(pg) as url:
+        _run("PostgreSQL", url)
 
 
 if __name__ == "__main__":
