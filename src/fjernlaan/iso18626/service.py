@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -88,6 +86,7 @@ from fjernlaan.iso18626.store import (
 )
 from fjernlaan.jobs import register_sender
 from fjernlaan.settings import Settings
+from fjernlaan.ttl_cache import TtlCache
 
 log = logging.getLogger("fjernlaan.iso18626")
 
@@ -366,37 +365,13 @@ class PeerSettings:
         return Version(self.directory_version) if self.directory_version else Version.V2017
 
 
-class _PeerCache:
-    """Peers' settings per database for a few seconds.
-
-    Every inbound message names its sender, and at a peak most come from a handful of peers: reading
-    the same two rows for each would be a third of the queries of a simple message. Changes made
-    through :func:`set_peer` or :func:`issue_peer_token` clear the cache of this process at once;
-    other server processes see them within PEER_CACHE_SECONDS (as with staff bearer tokens).
-    Only peers are cached, never an unknown sender, so a new peer is recognised at once.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[tuple[str, str], tuple[float, PeerSettings]] = {}
-
-    def get(self, key: tuple[str, str]) -> PeerSettings | None:
-        with self._lock:
-            hit = self._values.get(key)
-        if hit is None or time.monotonic() - hit[0] > PEER_CACHE_SECONDS:
-            return None
-        return hit[1]
-
-    def put(self, key: tuple[str, str], value: PeerSettings) -> None:
-        with self._lock:
-            self._values[key] = (time.monotonic(), value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-_peers = _PeerCache()
+# Peers' settings per database for a few seconds.
+# Every inbound message names its sender, and at a peak most come from a handful of peers: reading
+# the same two rows for each would be a third of the queries of a simple message. Changes made
+# through :func:`set_peer` or :func:`issue_peer_token` clear the cache of this process at once;
+# other server processes see them within PEER_CACHE_SECONDS (as with staff bearer tokens).
+# Only peers are cached, never an unknown sender, so a new peer is recognised at once.
+_peers: TtlCache[PeerSettings] = TtlCache(PEER_CACHE_SECONDS)
 
 
 def clear_peer_cache() -> None:

@@ -9,8 +9,6 @@ model, and stores what the model returns.
 from __future__ import annotations
 
 import statistics
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -49,6 +47,7 @@ from fjernlaan.lending.schemas import (
 from fjernlaan.lending.store import AttemptRow, EventRow, RequestRow, RotaEntryRow
 from fjernlaan.notify.mail import TEMPLATES
 from fjernlaan.notify.service import queue_email
+from fjernlaan.ttl_cache import TtlCache
 
 R = lm.RequesterState
 S = lm.SupplierState
@@ -84,31 +83,9 @@ def principles_named(name: str) -> Principles:
     return load_principles(name)
 
 
-class _TtlCache:
-    """Per-database values reused for a few seconds: the directory and the load figures change slowly,
-    and placing a request must not read 1,000 libraries each time."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[tuple[str, str], tuple[float, Any]] = {}
-
-    def get(self, key: tuple[str, str]) -> Any | None:
-        with self._lock:
-            hit = self._values.get(key)
-        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
-            return None
-        return hit[1]
-
-    def put(self, key: tuple[str, str], value: Any) -> None:
-        with self._lock:
-            self._values[key] = (time.monotonic(), value)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-_cache = _TtlCache()
+# The directory and the load figures change slowly, and placing a request must not read 1,000
+# libraries each time: per-database values reused for CACHE_SECONDS.
+_cache: TtlCache[Any] = TtlCache(CACHE_SECONDS)
 
 
 def clear_caches() -> None:
