@@ -47,7 +47,8 @@ app.add_typer(peers_app, name="peers")
 app.add_typer(network_app, name="network")
 
 console = Console()
-err = Console(stderr=True)
+# Errors are not wrapped at the console width: one problem per line, whole, for scripts that read stderr.
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _database() -> Database:
@@ -564,6 +565,7 @@ def peers_set(
         f"peer {view.library_isil}: {view.profile.kind.value}, ISO 18626 {view.version.value}, "
         f"accountId {view.account_id or '-'}, securityCode {'set' if view.has_security_code else 'not set'}, "
         f"bearer token {'set' if view.has_bearer_token else 'not set'}, "
+        f"our token for it {'set' if view.has_outbound_token else 'not set'}, "
         f"Unfilled {unfilled}"
     )
 
@@ -579,6 +581,32 @@ def peers_token(isil: Annotated[str, typer.Argument(help="the peer's ISIL")]) ->
     except DomainError as exc:
         raise _fail(exc.message) from exc
     print(token)
+
+
+@peers_app.command("outbound-token")
+def peers_outbound_token(
+    isil: Annotated[str, typer.Argument(help="the peer's ISIL")],
+    clear: Annotated[bool, typer.Option("--clear", help="forget the peer's token")] = False,
+) -> None:
+    """Store the bearer token a peer issued to us, read from standard input (so it stays out of the
+    shell history and the process list); we present it on every message we post to that peer."""
+    from fjernlaan.iso18626.service import set_peer
+
+    token: str | None = None
+    if not clear:
+        lines = sys.stdin.read().splitlines()
+        token = lines[0] if lines else ""
+    try:
+        with _database().unit_of_work() as session:
+            view = set_peer(session, isil, outbound_token=token)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    state = (
+        "stored"
+        if view.has_outbound_token
+        else "cleared (the hub's FJERNLAAN_ISO18626_OUTBOUND_TOKEN applies)"
+    )
+    console.print(f"peer {view.library_isil}: token for posting to it {state}")
 
 
 # Last, after every command is defined: `python -m fjernlaan.cli` must know them all.

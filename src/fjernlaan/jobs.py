@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -27,15 +27,25 @@ from fjernlaan.settings import Settings
 
 log = logging.getLogger("fjernlaan.worker")
 
-Sender = Callable[[Settings, dict[str, Any], str], None]
-"""Delivers one payload to its destination; raises on failure so the message is retried."""
+
+class Sender(Protocol):
+    """Delivers one payload to its destination; raises on failure so the message is retried.
+
+    ``db`` is for what the sender must read at sending time (a peer's current credentials, say), in a
+    short unit of work of its own: the outbox row is not locked while the sender waits on the network.
+    """
+
+    def __call__(self, settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
+        """Deliver ``payload`` to ``destination``."""
+
+
 Timer = Callable[[Session, datetime], int]
 """Does one area's due work at the given clock inside a unit of work; returns how many things it did."""
 
 LEASE = timedelta(minutes=5)
 
 
-def _send_email(settings: Settings, payload: dict[str, Any], destination: str) -> None:
+def _send_email(settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
     send_email(settings, payload)
 
 
@@ -112,7 +122,7 @@ def deliver(db: Database, settings: Settings, message_id: int, now: datetime, ow
         error = f"no sender for channel {channel!r}"
     else:
         try:
-            sender(settings, payload, destination)
+            sender(settings, payload, destination, db)
         except Exception as exc:  # whatever the peer or server did, the message stays queued
             error = f"{type(exc).__name__}: {exc}"[:2000]
     with db.unit_of_work() as session:

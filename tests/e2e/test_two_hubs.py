@@ -106,11 +106,12 @@ class Hub:
         """Start `fjernlaan serve` on the hub's port."""
         self.start("serve", "--port", str(self.port), "--host", "127.0.0.1", "--no-access-log")
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `fjernlaan ARGS` against this hub's database; its standard output."""
         result = subprocess.run(
             [sys.executable, "-m", "fjernlaan.cli", *args],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
@@ -370,9 +371,16 @@ def network(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             assert patched.status_code == 200, patched.text
         token_for_dk = de.cli("peers", "token", DK_NATIONAL).strip()
 
-        # The workers: each presents the token the other hub issued for it.
-        dk.start("worker", "--interval", "0.5", env={"FJERNLAAN_ISO18626_OUTBOUND_TOKEN": token_for_dk})
-        de.start("worker", "--interval", "0.5", env={"FJERNLAAN_ISO18626_OUTBOUND_TOKEN": token_for_de})
+        # Each hub stores the token the other issued for it, per peer: the Danish one through the API,
+        # the foreign one through the CLI. The workers present them; no hub-wide token is set.
+        with dk.api("admin") as admin:
+            stored = admin.put(
+                f"/api/v1/libraries/{FOREIGN}/iso18626-peer", json={"outbound_token": token_for_dk}
+            )
+            assert stored.json()["has_outbound_token"] is True, stored.text
+        de.cli("peers", "outbound-token", DK_NATIONAL, stdin=f"{token_for_de}\n")
+        dk.start("worker", "--interval", "0.5")
+        de.start("worker", "--interval", "0.5")
 
         with dk.api("kbh") as kbh:
             patron = kbh.post(

@@ -150,19 +150,29 @@ class PeerOut(BaseModel):
     account_id: str | None
     has_security_code: bool
     has_bearer_token: bool
+    has_outbound_token: bool = Field(
+        description="whether the peer gave us a bearer token of its own to present when we post to it"
+    )
     kind: Peer
     unfilled_only_at_end_of_rota: bool
     version_override: Version | None
 
 
 class PeerIn(BaseModel):
-    """New peer settings. ``account_id`` and ``security_code`` change only when present (null clears);
-    the security code is write-only."""
+    """New peer settings. ``account_id``, ``security_code`` and ``outbound_token`` change only when
+    present (null clears); the security code and the outbound token are write-only."""
 
     model_config = ConfigDict(extra="forbid")
 
     account_id: Annotated[str | None, Field(max_length=200)] = None
     security_code: Annotated[str | None, Field(min_length=8, max_length=200)] = None
+    outbound_token: str | None = Field(
+        default=None,
+        description=(
+            "the bearer token this peer issued to us, presented as 'Authorization: Bearer …' on every "
+            "message we post to it; without one the hub's FJERNLAAN_ISO18626_OUTBOUND_TOKEN is presented"
+        ),
+    )
     kind: Peer = Peer.GENERIC
     unfilled_only_at_end_of_rota: bool = False
     version_override: Version | None = None
@@ -186,6 +196,7 @@ def peer_out(view: service.PeerView) -> PeerOut:
         account_id=view.account_id,
         has_security_code=view.has_security_code,
         has_bearer_token=view.has_bearer_token,
+        has_outbound_token=view.has_outbound_token,
         kind=view.profile.kind,
         unfilled_only_at_end_of_rota=view.profile.unfilled_only_at_end_of_rota,
         version_override=view.profile.version_override,
@@ -218,6 +229,7 @@ def put_peer(isil: str, body: PeerIn, session: SessionDep, principal: PrincipalD
         kind=body.kind,
         unfilled_only_at_end_of_rota=body.unfilled_only_at_end_of_rota,
         version_override=body.version_override,
+        outbound_token=body.outbound_token if "outbound_token" in given else service.KEEP,
     )
     session.commit()
     return peer_out(view)

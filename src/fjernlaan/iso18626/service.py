@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fjernlaan.db.outbox import OutboxMessage, enqueue
+from fjernlaan.db.uow import Database
 from fjernlaan.directory.model import InvalidIsil, normalise_isil
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.errors import DomainError, NotFound
@@ -684,6 +686,7 @@ class PeerView:
     account_id: str | None
     has_security_code: bool
     has_bearer_token: bool
+    has_outbound_token: bool
     profile: PeerProfile
 
 
@@ -718,6 +721,7 @@ def peer_view(session: Session, isil: str) -> PeerView:
         account_id=row.account_id if row else None,
         has_security_code=bool(row and row.security_code_hash),
         has_bearer_token=bool(row and row.token_hash),
+        has_outbound_token=bool(row and row.outbound_token),
         profile=profile,
     )
 
@@ -731,10 +735,13 @@ def set_peer(
     kind: Peer | None = None,
     unfilled_only_at_end_of_rota: bool | None = None,
     version_override: Version | _Keep | None = KEEP,
+    outbound_token: str | _Keep | None = KEEP,
 ) -> PeerView:
     """Create or change a library's peer settings; ``KEEP`` (or None for the flags) leaves a setting.
 
-    ``security_code`` is stored hashed; None clears it.
+    ``security_code`` is stored hashed; None clears it. ``outbound_token`` is the bearer token the peer
+    issued to us (see :func:`check_outbound_token`); None clears it, and the hub's
+    ``iso18626_outbound_token`` setting is presented to this peer again.
     """
     library = _library(session, isil)
     row = get_or_create_peer(session, library.isil)
@@ -750,9 +757,49 @@ def set_peer(
         row.unfilled_only_at_end_of_rota = unfilled_only_at_end_of_rota
     if not isinstance(version_override, _Keep):
         row.version_override = version_override.value if version_override else None
+    if not isinstance(outbound_token, _Keep):
+        row.outbound_token = check_outbound_token(outbound_token) if outbound_token is not None else None
     session.flush()
     clear_peer_cache()
     return peer_view(session, library.isil)
+
+
+#: RFC 6750's b64token: what a bearer token may hold, so it can travel in an HTTP header unchanged.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+OUTBOUND_TOKEN_MAX = 500
+
+
+def check_outbound_token(token: str) -> str:
+    """The token a peer gave us, stripped of surrounding blanks; DomainError if it cannot be a bearer
+    token (empty, too long, or with characters an HTTP Authorization header cannot carry)."""
+    token = token.strip()
+    if not token:
+        raise DomainError(
+            "the outbound token is empty (use null, or --clear, to remove it)", field="outbound_token"
+        )
+    if len(token) > OUTBOUND_TOKEN_MAX:
+        raise DomainError(
+            f"the outbound token has {len(token)} characters; at most {OUTBOUND_TOKEN_MAX}",
+            field="outbound_token",
+        )
+    if not _B64TOKEN.fullmatch(token):
+        raise DomainError(
+            "the outbound token may hold only letters A-Z a-z, digits and - . _ ~ + / (then any '='): "
+            "a bearer token as RFC 6750 defines it",
+            field="outbound_token",
+        )
+    return token
+
+
+def outbound_token(db: Database, isil: str | None, settings: Settings) -> str | None:
+    """The bearer token to present to the peer ``isil``: the one it issued to us, else the hub's
+    ``iso18626_outbound_token`` setting, else None (no Authorization header)."""
+    if isil:
+        with db.unit_of_work() as session:
+            own = session.scalar(select(PeerRow.outbound_token).where(PeerRow.library_isil == isil))
+        if own:
+            return own
+    return settings.iso18626_outbound_token or None
 
 
 def issue_peer_token(session: Session, isil: str) -> str:
@@ -894,11 +941,13 @@ def check_confirmation(data: bytes, kind: str | None = None) -> None:
         raise PeerDeliveryError(f"the peer answered ERROR: {detail or 'no errorData'}")
 
 
-def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str) -> None:
-    """The outbox sender of channel ``iso18626``: POST the XML, accept only an OK confirmation."""
+def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
+    """The outbox sender of channel ``iso18626``: POST the XML with the peer's bearer token (read at
+    sending time, so a new token applies to messages already queued), accept only an OK confirmation."""
     headers = {"Content-Type": "application/xml", "Accept": "application/xml, text/xml"}
-    if settings.iso18626_outbound_token:
-        headers["Authorization"] = f"Bearer {settings.iso18626_outbound_token}"
+    token = outbound_token(db, str(payload.get("to") or "") or None, settings)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     try:
         response = httpx.post(
             destination,

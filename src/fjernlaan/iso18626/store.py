@@ -1,8 +1,8 @@
 """Tables and queries of the ISO 18626 transport: peers' credentials and quirks, and the inbound log.
 
 * :class:`PeerRow` — one per directory library that talks ISO 18626 to the hub: the credentials it
-  presents (``accountId`` + ``securityCode`` and/or a bearer token, both stored only as hashes) and its
-  quirks (:class:`~fjernlaan.iso18626.quirks.PeerProfile`).
+  presents (``accountId`` + ``securityCode`` and/or a bearer token, both stored only as hashes), the
+  bearer token it gave us to present to it, and its quirks (:class:`~fjernlaan.iso18626.quirks.PeerProfile`).
 * :class:`InboundMessageRow` — every message posted to ``/iso18626``, refused or not, with the exact
   confirmation bytes we answered. The ``dedupe_key`` (unique) is derived from the message's identity, so
   a peer's retry finds the first answer and gets it again byte for byte, and nothing is applied twice.
@@ -39,6 +39,9 @@ class PeerRow(Base):
     # "salt$sha256hex"; see hash_secret for why a fast hash.
     security_code_hash: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The bearer token the peer issued to us, presented when we post to it. Unlike the credentials
+    # above it cannot be a hash: we must send it. It is write-only in the API and the CLI.
+    outbound_token: Mapped[str | None] = mapped_column(String(500))
     kind: Mapped[str] = mapped_column(String(16), default=Peer.GENERIC.value)
     unfilled_only_at_end_of_rota: Mapped[bool] = mapped_column(Boolean, default=False)
     version_override: Mapped[str | None] = mapped_column(String(8))

@@ -177,6 +177,30 @@ def test_peers_set_and_token(database_file: Path) -> None:
     assert code == 0 and out.strip().startswith("fjlp_")
 
 
+def test_peers_outbound_token_is_read_from_stdin_and_never_printed(database_file: Path) -> None:
+    invoke("demo")
+    result = runner.invoke(app, ["peers", "outbound-token", "SE-L"], input="lunds-token-til-os\n")
+    assert result.exit_code == 0, result.stdout
+    assert "stored" in result.stdout and "lunds-token-til-os" not in result.stdout
+    code, out, _ = invoke("peers", "set", "SE-L")
+    assert code == 0 and "our token for it set" in out
+
+
+def test_peers_outbound_token_refuses_a_token_a_header_cannot_carry(database_file: Path) -> None:
+    invoke("demo")
+    result = runner.invoke(app, ["peers", "outbound-token", "SE-L"], input="to ord\n")
+    assert result.exit_code != 0
+    assert "RFC 6750" in result.stdout + result.stderr
+
+
+def test_peers_outbound_token_clear_falls_back_to_the_hub_setting(database_file: Path) -> None:
+    invoke("demo")
+    runner.invoke(app, ["peers", "outbound-token", "SE-L"], input="lunds-token-til-os\n")
+    result = runner.invoke(app, ["peers", "outbound-token", "SE-L", "--clear"])
+    assert result.exit_code == 0, result.stdout
+    assert "FJERNLAAN_ISO18626_OUTBOUND_TOKEN applies" in result.stdout
+
+
 def test_python_dash_m_knows_every_command_including_the_last_defined() -> None:
     # `python -m fjernlaan.cli` runs the module as a script: commands defined below its
     # `if __name__ == "__main__"` line would be missing (peers and requests once were).

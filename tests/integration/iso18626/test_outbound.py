@@ -106,6 +106,50 @@ def test_the_worker_delivers_to_the_peer_over_http(seeded: Database, http_peer: 
     assert outbox(seeded, message_id).status == "sent"
 
 
+def set_outbound_token(db: Database, isil: str, token: str | None) -> None:
+    with db.unit_of_work() as session:
+        service.set_peer(session, isil, outbound_token=token)
+
+
+def test_a_peer_that_issued_us_a_token_gets_its_own_token(seeded: Database, http_peer: HttpPeer) -> None:
+    point_at(seeded, "SE-L", http_peer.url)
+    set_outbound_token(seeded, "SE-L", "lunds-token-til-os")
+    queue(seeded, "SE-L", minimal_request(Version.V2021), "k1")
+    assert run_once(seeded, SETTINGS, NOW).sent == 1
+    [arrival] = http_peer.arrivals
+    assert arrival.authorization == "Bearer lunds-token-til-os"
+
+
+def test_the_token_in_force_when_the_worker_sends_is_the_one_presented(
+    seeded: Database, http_peer: HttpPeer
+) -> None:
+    # Queued before the peer changed its token: the outbox holds no credential, so the new one goes.
+    point_at(seeded, "SE-L", http_peer.url)
+    set_outbound_token(seeded, "SE-L", "gammel-token")
+    queue(seeded, "SE-L", minimal_request(Version.V2021), "k1")
+    set_outbound_token(seeded, "SE-L", "ny-token")
+    run_once(seeded, SETTINGS, NOW)
+    assert [a.authorization for a in http_peer.arrivals] == ["Bearer ny-token"]
+    with seeded.unit_of_work() as session:
+        assert all("ny-token" not in str(row.payload) for row in session.query(OutboxMessage))
+
+
+def test_a_cleared_token_falls_back_to_the_hubs_setting(seeded: Database, http_peer: HttpPeer) -> None:
+    point_at(seeded, "SE-L", http_peer.url)
+    set_outbound_token(seeded, "SE-L", "lunds-token-til-os")
+    set_outbound_token(seeded, "SE-L", None)
+    queue(seeded, "SE-L", minimal_request(Version.V2021), "k1")
+    run_once(seeded, SETTINGS, NOW)
+    assert [a.authorization for a in http_peer.arrivals] == ["Bearer hub-token-1"]
+
+
+def test_without_any_token_no_authorization_header_is_sent(seeded: Database, http_peer: HttpPeer) -> None:
+    point_at(seeded, "SE-L", http_peer.url)
+    queue(seeded, "SE-L", minimal_request(Version.V2021), "k1")
+    run_once(seeded, SETTINGS.model_copy(update={"iso18626_outbound_token": None}), NOW)
+    assert [a.authorization for a in http_peer.arrivals] == [None]
+
+
 def test_an_error_confirmation_is_retried_with_backoff_and_keeps_the_peers_answer(
     seeded: Database, http_peer: HttpPeer
 ) -> None:

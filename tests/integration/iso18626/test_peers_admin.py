@@ -36,6 +36,41 @@ def test_a_put_without_the_security_code_keeps_it(
     assert put.json()["has_security_code"] is True and put.json()["version"] == "2017"
 
 
+def test_the_token_a_peer_issued_to_us_is_write_only(
+    client: TestClient, token_for: Callable[[str], dict[str, str]]
+) -> None:
+    put = client.put(
+        "/api/v1/libraries/SE-L/iso18626-peer",
+        json={"outbound_token": "lund.issued~token+1=="},
+        headers=token_for("admin"),
+    )
+    assert put.status_code == 200, put.text
+    shown = client.get("/api/v1/libraries/SE-L/iso18626-peer", headers=token_for("admin")).json()
+    assert shown["has_outbound_token"] is True
+    assert "lund.issued~token+1" not in str(shown) and "lund.issued~token+1" not in put.text
+
+
+def test_a_put_with_a_null_outbound_token_clears_it_and_one_without_keeps_it(
+    client: TestClient, token_for: Callable[[str], dict[str, str]]
+) -> None:
+    url, admin = "/api/v1/libraries/SE-L/iso18626-peer", token_for("admin")
+    client.put(url, json={"outbound_token": "lund-token-1"}, headers=admin)
+    assert client.put(url, json={"kind": "generic"}, headers=admin).json()["has_outbound_token"] is True
+    assert client.put(url, json={"outbound_token": None}, headers=admin).json()["has_outbound_token"] is False
+
+
+def test_an_outbound_token_a_header_cannot_carry_is_refused_and_changes_nothing(
+    client: TestClient, token_for: Callable[[str], dict[str, str]]
+) -> None:
+    url, admin = "/api/v1/libraries/SE-L/iso18626-peer", token_for("admin")
+    for bad in ("to ord", "linje\nskift", "", "æøå-token", "x" * 501):
+        put = client.put(url, json={"outbound_token": bad, "kind": "reshare"}, headers=admin)
+        assert put.status_code == 422, (bad, put.text)
+        assert "outbound token" in put.text
+    shown = client.get(url, headers=admin).json()
+    assert shown["has_outbound_token"] is False and shown["kind"] == "generic"
+
+
 def test_a_new_bearer_token_is_issued_once_and_stored_hashed(
     client: TestClient, seeded: Database, token_for: Callable[[str], dict[str, str]]
 ) -> None:
