@@ -81,3 +81,24 @@ def test_below_the_bound_every_match_is_ranked(client: TestClient, seeded: Datab
     total, ids = _ids(client, q="music")
     assert total == 2
     assert ids == [pks["b"], pks["a"]]
+
+
+def test_every_page_tells_the_total_including_the_last_partial_one(
+    client: TestClient, common_word: dict[str, int]
+) -> None:
+    # On PostgreSQL the total rides on the ranked page's rows; the last page has one row only.
+    total, ids = _ids(client, q="history", limit=4, offset=4)
+    assert (total, len(ids)) == (9, 4)
+    total, ids = _ids(client, q="history", limit=4, offset=8)
+    assert (total, len(ids)) == (9, 1)
+
+
+def test_a_page_past_the_last_is_empty_and_still_tells_the_total(
+    client: TestClient, common_word: dict[str, int]
+) -> None:
+    assert _ids(client, q="history", limit=5, offset=20) == (9, [])
+
+
+def test_a_word_nobody_has_is_a_total_of_zero(client: TestClient, common_word: dict[str, int]) -> None:
+    assert _ids(client, q="qwxyzzy") == (0, [])
+    assert _ids(client, q="qwxyzzy", offset=40) == (0, [])
