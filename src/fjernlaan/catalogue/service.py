@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import cast
+from typing import Protocol, cast
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
@@ -33,6 +33,17 @@ class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+class WrittenHoldings(Protocol):
+    """(record pk, ISIL) of the holdings an import run has set: a `set`, or anything that answers
+    `in` and takes additions like one (the importer keeps a batch's additions apart until it commits)."""
+
+    def __contains__(self, item: object, /) -> bool: ...
+
+    def add(self, item: tuple[int, str], /) -> None: ...
+
+    def update(self, items: Iterable[tuple[int, str]], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -271,7 +282,7 @@ def bulk_insert_records(session: Session, items: Sequence[tuple[Record, Sequence
 def upsert_records(
     session: Session,
     items: Sequence[tuple[Record, Sequence[Holding]]],
-    written: set[tuple[int, str]] | None = None,
+    written: WrittenHoldings | None = None,
 ) -> list[Upserted]:
     """`upsert_record` for a batch: new records go in together, the rest one by one.
 
