@@ -35,6 +35,24 @@ def test_each_reference_file_imports_with_its_counts(seeded: Database, name: str
     assert all(position >= 0 and reason for position, reason in report.skipped)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DBCDK__dataio__test-records-74-danmarc2.iso",
+        "marc4j__marc4j__pride-and-prejudice-with-many-errors.mrc",
+        "edsu__pymarc__batch.xml",
+    ],
+)
+def test_parsing_in_a_worker_stores_what_parsing_here_stores(seeded: Database, name: str) -> None:
+    path = shared_reference("marc", name)
+    in_worker = import_marc(seeded, path, library="DK-710100", parse_in_worker=True)
+    assert (in_worker.imported, len(in_worker.skipped)) == EXPECTED[name]
+    # The same file parsed in this process finds every record stored exactly as it would store it.
+    here = import_marc(seeded, path, library="DK-710100", parse_in_worker=False)
+    assert (here.created, here.updated, here.unchanged) == (0, 0, in_worker.imported)
+    assert here.skipped == in_worker.skipped
+
+
 def test_reimporting_a_file_changes_nothing(seeded: Database) -> None:
     path = shared_reference("marc", "marc4j__marc4j__pride-and-prejudice-with-many-errors.mrc")
     first = import_marc(seeded, path, library="DK-710100")
