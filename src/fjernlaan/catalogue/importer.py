@@ -113,7 +113,8 @@ def _prepare(
         if holding.shelf_mark and len(holding.shelf_mark) > _MAX_SHELF_MARK:
             holding = replace(holding, shelf_mark=holding.shelf_mark[:_MAX_SHELF_MARK])
         holdings.append(holding)
-    return replace(parsed, record=record), tuple(holdings)
+    # dataclasses.replace costs a few microseconds a record: only when the record did change.
+    return (parsed if record is parsed.record else replace(parsed, record=record)), tuple(holdings)
 
 
 def _withdraw(session: Session, parsed: ParsedRecord, library: str) -> None:
