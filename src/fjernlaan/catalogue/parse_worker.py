@@ -106,9 +106,14 @@ def _work(out: IO[bytes], path: str, fmt: Format, default_library: str | None, e
     pending: queue.Queue[bytes | None] = queue.Queue(maxsize=_AHEAD)
 
     def write() -> None:
-        while (data := pending.get()) is not None:
-            out.write(data)
-        out.flush()
+        try:
+            while (data := pending.get()) is not None:
+                out.write(data)
+            out.flush()
+        except OSError:
+            # The importer is gone (killed, or stopped reading): nobody wants the rest, and the
+            # parser would otherwise wait forever on the full queue.
+            os._exit(1)
 
     writer = threading.Thread(target=write, name="marc-batches", daemon=True)
     writer.start()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,17 @@ def test_stopping_early_stops_the_worker(tmp_path: Path) -> None:
     first = next(results)
     results.close()  # kills and reaps the worker instead of leaving it blocked on a full pipe
     assert first.position == 1
+
+
+def test_the_worker_ends_when_the_importer_is_gone(tmp_path: Path) -> None:
+    # The importer killed mid-import closes its end of the pipe; the worker must not linger, not
+    # even with more batches to go than its queue holds.
+    path = tmp_path / "many.mrc"
+    path.write_bytes((MARC_DIR / "solrmarc__solrmarc__uva_001_2000.mrc").read_bytes() * 3)
+    read_end, write_end = os.pipe()
+    command = ["-m", "fjernlaan.catalogue.parse_worker", str(write_end), str(path), "auto", "", "-"]
+    worker = subprocess.Popen([sys.executable, *command], pass_fds=(write_end,))
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        stream.read(1000)  # the worker has started sending
+    assert worker.wait(timeout=60) != 0
