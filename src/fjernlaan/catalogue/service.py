@@ -9,7 +9,8 @@ from enum import StrEnum
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Column, Table, func, select, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue.model import Holding, Record, merge_key, merge_records
@@ -365,16 +366,39 @@ def bulk_insert_records(session: Session, items: Sequence[tuple[Record, Sequence
     # SQLAlchemy type processing beyond the conversions above, and nothing comes back. Through
     # Core's `insert()` the statement compilation and per-value bind processing cost about a fifth
     # of the importer's time.
-    for table, rows in (
+    tables = (
         ("records", records),
         ("record_identifiers", identifiers),
         ("record_sources", sources),
         ("holdings", holdings),
         ("record_search", searches),
-    ):
+    )
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, [(table, rows) for table, rows in tables if rows])
+        return pks
+    for table, rows in tables:
         if rows:
             connection.exec_driver_sql(statements.sql[table], rows)
     return pks
+
+
+def _copy_rows(connection: Connection, tables: Sequence[tuple[str, list[tuple[object, ...]]]]) -> None:
+    """PostgreSQL: the rows with COPY, in the unit of work's transaction.
+
+    COPY spares the server parsing and planning an INSERT per row. A refusal (a too long value, a
+    broken constraint) is raised as SQLAlchemy's `DBAPIError`, as an INSERT's would be, so the
+    importer's record-by-record replay finds the record at fault.
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    for table, rows in tables:
+        statement = f"COPY {table} ({', '.join(_BULK_TABLES[table])}) FROM STDIN"
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError(statement, None, exc) from exc
 
 
 def upsert_records(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
+import pymarc
 from sqlalchemy import select
 
+from fjernlaan.catalogue.importer import import_marc
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import (
     bulk_insert_records,
@@ -78,3 +81,29 @@ def test_bulk_and_one_by_one_store_the_same(seeded: Database) -> None:
             single_search.creators,
             single_search.subjects,
         )
+
+
+def _marc(record_id: str, title: str) -> bytes:
+    record = pymarc.Record(force_utf8=True)
+    record.leader = record.leader[:9] + "a" + record.leader[10:]
+    record.add_field(pymarc.Field(tag="001", data=record_id))
+    record.add_field(
+        pymarc.Field(
+            tag="245", indicators=pymarc.Indicators("0", "0"), subfields=[pymarc.Subfield("a", title)]
+        )
+    )
+    return cast(bytes, record.as_marc())
+
+
+def test_a_record_the_database_refuses_is_skipped_and_its_batch_kept(seeded: Database) -> None:
+    # PostgreSQL text cannot hold NUL: the bulk write (COPY there) is refused, and the batch is
+    # replayed record by record so that only the bad record is lost. SQLite stores it.
+    data = _marc("good-1", "Første bog") + _marc("bad", "Nul\x00tegn") + _marc("good-2", "Anden bog")
+    report = import_marc(seeded, data, library="DK-710100")
+    with seeded.unit_of_work() as session:
+        ids = set(session.scalars(select(RecordRow.record_id)))
+    if seeded.dialect == "postgresql":
+        assert ids == {"good-1", "good-2"}
+        assert [(position, "refused" in reason) for position, reason in report.skipped] == [(2, True)]
+    else:
+        assert ids == {"good-1", "bad", "good-2"} and report.skipped == []
