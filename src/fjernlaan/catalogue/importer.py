@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -233,7 +234,8 @@ def _results(
     encoding: str | None,
     parse_in_worker: bool | None,
 ) -> Iterator[ParsedRecord | SkippedRecord]:
-    on_disk = isinstance(source, str | Path)
+    # The worker gets its pipe through `pass_fds`, which only POSIX systems have.
+    on_disk = isinstance(source, str | Path) and os.name == "posix"
     if parse_in_worker is None:
         parse_in_worker = on_disk and Path(cast(str | Path, source)).stat().st_size >= WORKER_MIN_BYTES
     if parse_in_worker and on_disk:
@@ -261,7 +263,7 @@ def import_marc(
 
     `parse_in_worker` parses the file in a second process while this one writes (see
     `parse_worker`); None (the default) does so for files on disk of `WORKER_MIN_BYTES` or more,
-    where it pays for the worker's start; bytes and open streams are always parsed here. The
+    where it pays for the worker's start; bytes, open streams and non-POSIX systems parse here. The
     results are the same either way.
     """
     library = normalise_isil(library)
