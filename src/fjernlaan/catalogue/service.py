@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
-from typing import cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Column, Table, func, select, text
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue.model import Holding, Record, merge_key, merge_records
 from fjernlaan.catalogue.store import (
+    SEPARATOR,
     HoldingRow,
     RecordIdentifierRow,
     RecordRow,
-    RecordSearchRow,
     RecordSourceRow,
     index_record,
     record_from_row,
-    record_values,
     search_values,
     write_record,
 )
@@ -33,6 +35,17 @@ class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+class WrittenHoldings(Protocol):
+    """(record pk, ISIL) of the holdings an import run has set: a `set`, or anything that answers
+    `in` and takes additions like one (the importer keeps a batch's additions apart until it commits)."""
+
+    def __contains__(self, item: object, /) -> bool: ...
+
+    def add(self, item: tuple[int, str], /) -> None: ...
+
+    def update(self, items: Iterable[tuple[int, str]], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,81 @@ def _new_record_pks(session: Session, count: int) -> list[int]:
     return list(range(last + 1, last + 1 + count))
 
 
+_RECORD_COLUMNS = (
+    "id",
+    "record_id",
+    "source_library",
+    "title",
+    "subtitle",
+    "creators",
+    "subjects",
+    "year",
+    "publisher",
+    "language",
+    "material_type",
+    "isbns",
+    "issns",
+    "oclc_numbers",
+    "marcxml",
+    "created_at",
+    "updated_at",
+)
+_HOLDING_COLUMNS = (
+    "record_pk",
+    "library_isil",
+    "copies",
+    "available",
+    "circulating",
+    "shelf_mark",
+    "acquired",
+    "updated_at",
+)
+_BULK_TABLES: dict[str, tuple[str, ...]] = {
+    "records": _RECORD_COLUMNS,
+    "record_identifiers": ("key", "record_pk"),
+    "record_sources": ("record_pk", "library_isil", "local_id"),
+    "holdings": _HOLDING_COLUMNS,
+    "record_search": ("record_pk", "title", "creators", "subjects", "identifiers"),
+}
+
+
+@dataclass(frozen=True)
+class _BulkStatements:
+    """The bulk path's INSERTs in the driver's own parameter style, and the few conversions that
+    SQLAlchemy's types would make (timestamps, dates, booleans), looked up once per dialect."""
+
+    sql: dict[str, str]
+    timestamp: Callable[[datetime], object]
+    day: Callable[[date], object]
+    flag: Callable[[bool], object]
+
+
+_bulk_statements: dict[str, _BulkStatements] = {}
+
+
+def _converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], object]:
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def _statements(dialect: Dialect) -> _BulkStatements:
+    found = _bulk_statements.get(dialect.name)
+    if found is None:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = {
+            table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+            for table, columns in _BULK_TABLES.items()
+        }
+        holdings = cast(Table, HoldingRow.__table__).c
+        found = _bulk_statements[dialect.name] = _BulkStatements(
+            sql=sql,
+            timestamp=_converter(holdings.updated_at, dialect),
+            day=_converter(holdings.acquired, dialect),
+            flag=_converter(holdings.circulating, dialect),
+        )
+    return found
+
+
 def bulk_insert_records(session: Session, items: Sequence[tuple[Record, Sequence[Holding]]]) -> list[int]:
     """Insert records known to be new (no stored or fellow record shares a key), with their holdings.
 
@@ -219,59 +307,104 @@ def bulk_insert_records(session: Session, items: Sequence[tuple[Record, Sequence
     """
     if not items:
         return []
-    now = utcnow()
+    connection = session.connection()
+    statements = _statements(connection.dialect)
+    now = statements.timestamp(utcnow())
+    day, flag = statements.day, statements.flag
     pks = _new_record_pks(session, len(items))
-    values = [
-        {**record_values(record), "id": pk, "created_at": now, "updated_at": now}
-        for pk, (record, _) in zip(pks, items, strict=True)
-    ]
-    identifiers: list[dict[str, object]] = []
-    sources: list[dict[str, object]] = []
-    holdings: list[dict[str, object]] = []
-    searches: list[dict[str, object]] = []
+    records: list[tuple[object, ...]] = []
+    identifiers: list[tuple[object, ...]] = []
+    sources: list[tuple[object, ...]] = []
+    holdings: list[tuple[object, ...]] = []
+    searches: list[tuple[object, ...]] = []
     seen_keys: set[str] = set()
     for pk, (record, record_holdings) in zip(pks, items, strict=True):
+        # The order of _RECORD_COLUMNS; `record_values` gives the same values to the ORM paths.
+        records.append(
+            (
+                pk,
+                record.record_id,
+                record.source_library,
+                record.title,
+                record.subtitle,
+                SEPARATOR.join(record.creators),
+                SEPARATOR.join(record.subjects),
+                record.year,
+                record.publisher,
+                record.language,
+                record.material_type.value,
+                SEPARATOR.join(record.isbns),
+                SEPARATOR.join(record.issns),
+                SEPARATOR.join(record.oclc_numbers),
+                record.marcxml,
+                now,
+                now,
+            )
+        )
         for key in (_source_key(record), *merge_key(record)):
             if key and key not in seen_keys:
                 seen_keys.add(key)
-                identifiers.append({"key": key, "record_pk": pk})
+                identifiers.append((key, pk))
         if record.source_library is not None:
-            sources.append(
-                {"record_pk": pk, "library_isil": record.source_library, "local_id": record.record_id}
-            )
+            sources.append((pk, record.source_library, record.record_id))
         for holding in {h.library_isil: h for h in reversed(record_holdings)}.values():
             holdings.append(
-                {
-                    "record_pk": pk,
-                    "library_isil": holding.library_isil,
-                    "copies": holding.copies,
-                    "available": holding.available,
-                    "circulating": holding.circulating,
-                    "shelf_mark": holding.shelf_mark,
-                    "acquired": holding.acquired,
-                    "updated_at": now,
-                }
+                (
+                    pk,
+                    holding.library_isil,
+                    holding.copies,
+                    holding.available,
+                    flag(holding.circulating),
+                    holding.shelf_mark,
+                    None if holding.acquired is None else day(holding.acquired),
+                    now,
+                )
             )
-        searches.append({"record_pk": pk, **search_values(record)})
-    # Core executemany, not the ORM's bulk path: the rows are plain values and nothing needs
-    # to come back, so the per-row ORM bookkeeping would be pure cost.
-    connection = session.connection()
-    for table, rows in (
-        (RecordRow, values),
-        (RecordIdentifierRow, identifiers),
-        (RecordSourceRow, sources),
-        (HoldingRow, holdings),
-        (RecordSearchRow, searches),
-    ):
+        search = search_values(record)
+        searches.append((pk, search["title"], search["creators"], search["subjects"], search["identifiers"]))
+    # Prebuilt statements with plain tuples straight to the driver's executemany: the rows need no
+    # SQLAlchemy type processing beyond the conversions above, and nothing comes back. Through
+    # Core's `insert()` the statement compilation and per-value bind processing cost about a fifth
+    # of the importer's time.
+    tables = (
+        ("records", records),
+        ("record_identifiers", identifiers),
+        ("record_sources", sources),
+        ("holdings", holdings),
+        ("record_search", searches),
+    )
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, [(table, rows) for table, rows in tables if rows])
+        return pks
+    for table, rows in tables:
         if rows:
-            connection.execute(insert(cast(Table, table.__table__)), rows)
+            connection.exec_driver_sql(statements.sql[table], rows)
     return pks
+
+
+def _copy_rows(connection: Connection, tables: Sequence[tuple[str, list[tuple[object, ...]]]]) -> None:
+    """PostgreSQL: the rows with COPY, in the unit of work's transaction.
+
+    COPY spares the server parsing and planning an INSERT per row. A refusal (a too long value, a
+    broken constraint) is raised as SQLAlchemy's `DBAPIError`, as an INSERT's would be, so the
+    importer's record-by-record replay finds the record at fault.
+    """
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    for table, rows in tables:
+        statement = f"COPY {table} ({', '.join(_BULK_TABLES[table])}) FROM STDIN"
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError(statement, None, exc) from exc
 
 
 def upsert_records(
     session: Session,
     items: Sequence[tuple[Record, Sequence[Holding]]],
-    written: set[tuple[int, str]] | None = None,
+    written: WrittenHoldings | None = None,
 ) -> list[Upserted]:
     """`upsert_record` for a batch: new records go in together, the rest one by one.
 

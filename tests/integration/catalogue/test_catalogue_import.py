@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
+from fjernlaan.catalogue import importer
 from fjernlaan.catalogue.importer import import_holdings, import_marc, parse_holdings_feed
 from fjernlaan.catalogue.query import free_text
 from fjernlaan.catalogue.search import search
@@ -33,6 +36,57 @@ def test_each_reference_file_imports_with_its_counts(seeded: Database, name: str
     report = import_marc(seeded, shared_reference("marc", name), library="DK-710100")
     assert (report.imported, len(report.skipped)) == EXPECTED[name]
     assert all(position >= 0 and reason for position, reason in report.skipped)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DBCDK__dataio__test-records-74-danmarc2.iso",
+        "marc4j__marc4j__pride-and-prejudice-with-many-errors.mrc",
+        "edsu__pymarc__batch.xml",
+    ],
+)
+def test_parsing_in_a_worker_stores_what_parsing_here_stores(seeded: Database, name: str) -> None:
+    path = shared_reference("marc", name)
+    in_worker = import_marc(seeded, path, library="DK-710100", parse_in_worker=True)
+    assert (in_worker.imported, len(in_worker.skipped)) == EXPECTED[name]
+    # The same file parsed in this process finds every record stored exactly as it would store it.
+    here = import_marc(seeded, path, library="DK-710100", parse_in_worker=False)
+    assert (here.created, here.updated, here.unchanged) == (0, 0, in_worker.imported)
+    assert here.skipped == in_worker.skipped
+
+
+def test_an_import_that_dies_midway_keeps_its_batches_and_a_rerun_finishes_it(
+    seeded: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shared_reference("marc", "solrmarc__solrmarc__uva_001_2000.mrc")
+    flush = importer._flush_batch
+    batches = 0
+
+    def dies_at_the_fourth_batch(*args: Any) -> None:
+        nonlocal batches
+        batches += 1
+        if batches == 4:
+            raise KeyboardInterrupt  # the operator's Ctrl-C, or anything else that ends the run
+        flush(*args)
+
+    monkeypatch.setattr(importer, "_flush_batch", dies_at_the_fourth_batch)
+    with pytest.raises(KeyboardInterrupt):
+        import_marc(seeded, path, library="DK-710100", batch_size=100, parse_in_worker=True)
+    monkeypatch.setattr(importer, "_flush_batch", flush)
+    with seeded.unit_of_work() as session:
+        kept = session.scalar(select(func.count()).select_from(RecordRow))
+    assert kept is not None and 250 < kept <= 300  # three batches of 100 (one record merges)
+    rerun = import_marc(seeded, path, library="DK-710100", parse_in_worker=True)
+    assert rerun.created > 0 and rerun.unchanged >= kept
+    with seeded.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(RecordRow)) == kept + rerun.created
+    # Nothing is stored twice. (Two records of this file merge into editions stored by the other
+    # run; a later import may still count those as updated, as it does after an uninterrupted one.)
+    again = import_marc(seeded, path, library="DK-710100", parse_in_worker=True)
+    assert again.created == 0
+    with seeded.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(RecordRow)) == kept + rerun.created
 
 
 def test_reimporting_a_file_changes_nothing(seeded: Database) -> None:
