@@ -704,7 +704,7 @@ def _read_placement(
         raise DomainError("the need-before date must be after today", field="need_before")
     rota: lm.Rota | None = None
     if data.record_id is not None:
-        record = catalogue.get_record(session, data.record_id)
+        record = catalogue.get_record(session, data.record_id, with_source=False)
         title = record.title
         citation: dict[str, Any] = {}
         rota = _rota_for(session, record, data.record_id, requester, principles, now)
