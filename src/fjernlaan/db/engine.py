@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import weakref
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 try:
@@ -116,6 +118,25 @@ def read_only(engine: Engine) -> Engine:
 _readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 
 
+def _begin(conn: Any, statement: str) -> None:
+    # Straight to the driver: every transaction begins here, and SQLAlchemy's statement handling
+    # (events, result set-up) cost more than the BEGIN. Its errors are wrapped as SQLAlchemy's
+    # own, as they would be through `exec_driver_sql`.
+    try:
+        conn.connection.driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+
+# Connections each server process keeps open (and at most opens): the thread pool runs up to 40
+# routes at once, and a pool smaller than the requests in flight closed and reopened connections
+# under load (a new PostgreSQL backend each time).
+POOL_SIZE = 10
+POOL_MAX_OVERFLOW = 30
+# PostgreSQL connections are replaced after this long instead of being tested before every use.
+POOL_RECYCLE_SECONDS = 1800
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for the URL; SQLite files get their folder created, WAL mode and foreign keys on."""
     url = normalise_url(url)
@@ -124,7 +145,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
-        engine = create_engine(url, **kwargs)
+        if not database or database == ":memory:":
+            engine = create_engine(url, **kwargs)
+        else:
+            kwargs.setdefault("pool_size", POOL_SIZE)
+            kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
+            engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -144,11 +170,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             if conn.get_execution_options().get(READ_ONLY_OPTION):
                 # A reader needs no write lock: WAL gives it a snapshot while writers carry on.
-                conn.exec_driver_sql("BEGIN")
+                _begin(conn, "BEGIN")
                 return
             if not conn.info.get(_HOLDS_WRITER_LOCK):
                 conn.info[_HOLDS_WRITER_LOCK] = writers.acquire(conn.info)
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin(conn, "BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "checkin")
         def _sqlite_checkin(_dbapi_connection: Any, record: Any) -> None:
@@ -163,7 +189,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             writers.forget(record.info)
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No `pool_pre_ping`: it cost a round trip (and PostgreSQL's CPU) on every checkout. A connection
+    # the server dropped (restart, failover) fails the one statement that meets it; SQLAlchemy then
+    # replaces every connection of the pool, and nothing of the failed unit of work was committed.
     if kwargs.pop("null_pool", False):
         kwargs["poolclass"] = NullPool
+    else:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
+        kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     return create_engine(url, **kwargs)
