@@ -9,6 +9,7 @@ model, and stores what the model returns.
 from __future__ import annotations
 
 import statistics
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -19,9 +20,10 @@ from sqlalchemy import Table, and_, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import Pool
 
-from fjernlaan.accounts.model import Principal, require_staff_of
-from fjernlaan.accounts.service import find_patron
+from fjernlaan.accounts.model import Patron, Principal, require_staff_of
+from fjernlaan.accounts.service import find_patron, get_patron
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
@@ -96,8 +98,15 @@ def clear_caches() -> None:
 def _db_key(session: Session) -> str:
     # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
     # placing reads through one and writes through the other, and both must hit the same cache.
+    # Worked out once per pool (placing asks about ten times, and rendering the URL is not free).
     engine = session.get_bind().engine
-    return f"{id(engine.pool)}:{engine.url!r}"
+    key = _DB_KEYS.get(engine.pool)
+    if key is None:
+        key = _DB_KEYS[engine.pool] = f"{id(engine.pool)}:{engine.url!r}"
+    return key
+
+
+_DB_KEYS: weakref.WeakKeyDictionary[Pool, str] = weakref.WeakKeyDictionary()
 
 
 def _libraries(session: Session) -> dict[str, Library]:
@@ -639,7 +648,9 @@ def viewer_role(principal: Principal, loaded: Loaded, as_role: lm.Role | None = 
     raise NotFound(f"no request {row.id}", field="request_id")
 
 
-def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.AllowedAction, ...]:
+def _allowed(
+    loaded: Loaded, role: lm.Role, principal: Principal, aggregate: lm.RequestAggregate | None = None
+) -> tuple[lm.AllowedAction, ...]:
     # A lender that was asked earlier may still read the request but no longer act on it.
     if (
         role is lm.Role.SUPPLIER_STAFF
@@ -647,7 +658,7 @@ def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.Al
         and not _is_current_lender(loaded, principal.library_isil)
     ):
         return ()
-    return lm.allowed_for(loaded.aggregate(), role)
+    return lm.allowed_for(aggregate or loaded.aggregate(), role)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -655,9 +666,9 @@ def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.Al
 # --------------------------------------------------------------------------------------------------
 
 
-def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> PatronRow:
+def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron | PatronRow:
     if data.patron_id is not None:
-        patron = session.get(PatronRow, data.patron_id)
+        patron = get_patron(session, data.patron_id)
         if patron is None or patron.home_library_isil != requester_isil:
             raise DomainError(f"no patron {data.patron_id} at {requester_isil}", field="patron_id")
         return patron
@@ -882,7 +893,7 @@ def _insert_new_rows(session: Session, request_id: int, loaded: Loaded) -> None:
         connection.execute(_CHILD_INSERTS[table], values_list)
 
 
-def _patron_out(patron: PatronRow) -> PatronOut:
+def _patron_out(patron: Patron | PatronRow) -> PatronOut:
     return PatronOut(
         id=patron.id,
         name=patron.name,
@@ -1148,7 +1159,7 @@ def view(
             )
             for e in events
         ],
-        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal)],
+        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal, aggregate)],
         can_edit_rota=role is lm.Role.REQUESTER_STAFF and R(row.state) not in lm.REQUESTER_TERMINAL,
     )
 
