@@ -118,7 +118,7 @@ def serve(
     # The app is built by each worker process from its own settings (the same environment), so the
     # server gets the factory's import string rather than an app object.
     uvicorn.run(
-        "fjernlaan.web.app:create_app",
+        "fjernlaan.web.app:create_served_app",
         factory=True,
         host=host,
         port=port,
