@@ -21,7 +21,8 @@ def free_port() -> int:
 
 
 def serve(url: str, port: int, workers: int, *, attempts: int = 300) -> subprocess.Popen[bytes]:
-    """Start `fjernlaan serve --workers N --no-access-log` on the database `url` and wait for /health.
+    """Start `fjernlaan serve --workers N --no-access-log` on the database `url` and wait for /health
+    and for every server process to have started.
 
     It runs from this checkout's sources (the installed entry point may be another copy); its output
     goes to a log file in the temporary directory, named after the port.
@@ -36,13 +37,21 @@ def serve(url: str, port: int, workers: int, *, attempts: int = 300) -> subproce
     process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     for _ in range(attempts):
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
+            healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
+            healthy = False
+        # Every process must be serving before the load connects: the first one up would otherwise
+        # get every connection (and the run would measure one process).
+        if healthy and Path(log.name).read_bytes().count(STARTED) >= workers:
+            time.sleep(0.2)  # from startup complete to accepting
+            return process
         time.sleep(0.1)
     process.terminate()
     raise RuntimeError(f"fjernlaan serve did not come up (log: {log.name})")
+
+
+# What uvicorn logs when a server process has started the app (once per process).
+STARTED = b"Application startup complete."
 
 
 def process_tree_cpu_seconds(pid: int) -> float | None:

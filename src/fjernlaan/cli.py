@@ -119,13 +119,15 @@ def serve(
     # The app is built by each worker process from its own settings (the same environment), so the
     # server gets the factory's import string rather than an app object.
     uvicorn.run(
-        "fjernlaan.web.app:create_app",
+        "fjernlaan.web.app:create_served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         log_level="info",
         access_log=access_log,
+        # Several processes share the listening socket: they take turns accepting connections.
+        http="fjernlaan.web.serving:TakeTurnsHttpProtocol" if workers > 1 else "auto",
     )
 
 

@@ -26,6 +26,19 @@ class PatronCategory(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Patron:
+    """A patron as read for a use case (the stored row's values, detached from the database)."""
+
+    id: int
+    card_number: str
+    name: str
+    email: str | None
+    category: str
+    home_library_isil: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """The user behind a call: a staff member, coordinator or national administrator."""
 

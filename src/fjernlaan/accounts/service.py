@@ -8,14 +8,15 @@ import secrets
 import threading
 import time
 from datetime import timedelta
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.model import PatronCategory, Principal, Role, check_new_user
+from fjernlaan.accounts.model import Patron, PatronCategory, Principal, Role, check_new_user
 from fjernlaan.accounts.store import ApiTokenRow, PatronRow, UserRow
 from fjernlaan.db.base import utcnow
 from fjernlaan.directory.model import normalise_isil
@@ -224,6 +225,19 @@ def add_patron(session: Session, data: PatronIn) -> PatronRow:
     session.add(row)
     session.flush()
     return row
+
+
+_PATRONS = cast(Table, PatronRow.__table__)
+# Placing a request reads its patron every time: plain values from a statement built once.
+_PATRON_BY_ID = select(*(_PATRONS.c[name] for name in Patron.__dataclass_fields__)).where(
+    _PATRONS.c.id == bindparam("id")
+)
+
+
+def get_patron(session: Session, patron_id: int) -> Patron | None:
+    """The patron with this id, or None."""
+    row = session.execute(_PATRON_BY_ID, {"id": patron_id}).first()
+    return Patron(*row) if row is not None else None
 
 
 def find_patron(session: Session, home_library: str, card_number: str) -> PatronRow | None:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Column, Table, func, select, text
+from sqlalchemy import Column, Row, Table, bindparam, func, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -164,30 +164,36 @@ def set_holding(session: Session, record_pk: int, holding: Holding) -> bool:
     return True
 
 
-def get_record(session: Session, record_pk: int) -> Record:
-    """The stored (merged) record, or NotFound."""
-    row = session.get(RecordRow, record_pk)
+def get_record(session: Session, record_pk: int, *, with_source: bool = True) -> Record:
+    """The stored (merged) record, or NotFound; `with_source=False` leaves its MARCXML unread
+    (placing a request needs the title, type and year, not the source record)."""
+    if with_source:
+        row: RecordRow | Row[Any] | None = session.get(RecordRow, record_pk)
+    else:
+        row = session.execute(_RECORD_WITHOUT_SOURCE, {"pk": record_pk}).first()
     if row is None:
         raise NotFound(f"no record {record_pk} in the catalogue", field="record_id")
-    return record_from_row(row)
+    return record_from_row(row, with_source=with_source)
+
+
+# Placing a request reads a record and its holdings every time: plain column rows from statements
+# built once (building a select and loading ORM objects cost more than the queries themselves).
+_RECORDS = cast(Table, RecordRow.__table__)
+_HOLDINGS = cast(Table, HoldingRow.__table__)
+_RECORD_WITHOUT_SOURCE = select(*(c for c in _RECORDS.columns if c.key != "marcxml")).where(
+    _RECORDS.c.id == bindparam("pk")
+)
+# The columns in `Holding`'s field order.
+_HOLDINGS_OF_RECORD = (
+    select(*(_HOLDINGS.c[name] for name in Holding.__dataclass_fields__))
+    .where(_HOLDINGS.c.record_pk == bindparam("pk"))
+    .order_by(_HOLDINGS.c.library_isil)
+)
 
 
 def holdings_for_record(session: Session, record_pk: int) -> list[Holding]:
     """Every library's holding of the record, in ISIL order."""
-    rows = session.scalars(
-        select(HoldingRow).where(HoldingRow.record_pk == record_pk).order_by(HoldingRow.library_isil)
-    )
-    return [
-        Holding(
-            library_isil=r.library_isil,
-            copies=r.copies,
-            available=r.available,
-            circulating=r.circulating,
-            shelf_mark=r.shelf_mark,
-            acquired=r.acquired,
-        )
-        for r in rows
-    ]
+    return [Holding(*r) for r in session.execute(_HOLDINGS_OF_RECORD, {"pk": record_pk})]
 
 
 def contributors(session: Session, record_pk: int) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 from fjernlaan.directory.model import (
@@ -763,6 +764,10 @@ def _guard_ok(guard: Guard, has_next_lender: bool | None, renewals_left: bool | 
     return True
 
 
+# The tables are constants, so what they allow depends only on these few enum and flag arguments:
+# answered once per combination (every answer to the API lists the allowed actions, which took a
+# pass over every action and table row each time).
+@lru_cache(maxsize=4096)
 def _match(
     action: Action,
     request_state: RequesterState,
@@ -793,6 +798,7 @@ def _match(
     return req_rows, sup_row
 
 
+@lru_cache(maxsize=4096)
 def allowed_actions(
     request_state: RequesterState,
     attempt_state: SupplierState | None,

@@ -9,6 +9,7 @@ model, and stores what the model returns.
 from __future__ import annotations
 
 import statistics
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -17,11 +18,12 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import Pool
 
-from fjernlaan.accounts.model import Principal, require_staff_of
-from fjernlaan.accounts.service import find_patron
+from fjernlaan.accounts.model import Patron, Principal, require_staff_of
+from fjernlaan.accounts.service import find_patron, get_patron
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
@@ -96,8 +98,15 @@ def clear_caches() -> None:
 def _db_key(session: Session) -> str:
     # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
     # placing reads through one and writes through the other, and both must hit the same cache.
+    # Worked out once per pool (placing asks about ten times, and rendering the URL is not free).
     engine = session.get_bind().engine
-    return f"{id(engine.pool)}:{engine.url!r}"
+    key = _DB_KEYS.get(engine.pool)
+    if key is None:
+        key = _DB_KEYS[engine.pool] = f"{id(engine.pool)}:{engine.url!r}"
+    return key
+
+
+_DB_KEYS: weakref.WeakKeyDictionary[Pool, str] = weakref.WeakKeyDictionary()
 
 
 def _libraries(session: Session) -> dict[str, Library]:
@@ -288,6 +297,12 @@ SYSTEM = Actor(lm.Role.SYSTEM, "worker")
 def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
     for entry in loaded.entries:
         session.delete(entry)
+    _rota_rows(loaded, rota, libraries)
+    session.add_all(loaded.entries)
+
+
+def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+    """Replace `loaded.entries` with rows for `rota` (the session is the caller's business)."""
     loaded.entries = []
     for position, candidate in enumerate(rota.candidates):
         lib = libraries.get(candidate.isil)
@@ -311,7 +326,6 @@ def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapp
                 request_id=loaded.row.id, position=None, isil=exclusion.isil, reasons=list(exclusion.reasons)
             )
         )
-    session.add_all(loaded.entries)
 
 
 def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
@@ -326,7 +340,7 @@ def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
     return lm.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
 
 
-def _event(session: Session, request_id: int, event: lm.Event, actor: Actor) -> EventRow:
+def _event(session: Session | None, request_id: int | None, event: lm.Event, actor: Actor) -> EventRow:
     row = EventRow(
         request_id=request_id,
         at=event.at,
@@ -341,7 +355,8 @@ def _event(session: Session, request_id: int, event: lm.Event, actor: Actor) -> 
         position=event.position,
         isil=event.isil,
     )
-    session.add(row)
+    if session is not None:
+        session.add(row)
     return row
 
 
@@ -402,6 +417,16 @@ def _flush(session: Session, row: RequestRow) -> None:
         ) from exc
 
 
+@dataclass(frozen=True)
+class _Heard:
+    """An applied step whose listeners are told later (placing: once the request has its id)."""
+
+    action: lm.Action
+    actor: Actor
+    before: lm.RequestAggregate
+    outcome: lm.Outcome
+
+
 def _apply(
     session: Session,
     loaded: Loaded,
@@ -409,8 +434,12 @@ def _apply(
     actor: Actor,
     now: datetime,
     data: lm.ActionInput | None = None,
+    *,
+    staged: list[_Heard] | None = None,
 ) -> lm.Outcome:
-    # `apply` without the flush: placing a request runs several steps and writes them in one flush.
+    # `apply` without the flush: placing a request runs several steps and writes them at once.
+    # With `staged`, the request is not in the database yet: the new attempt and event rows stay
+    # out of the session (placing inserts them itself) and the listeners are told afterwards.
     aggregate = loaded.aggregate()
     try:
         outcome = lm.apply_action(aggregate, action, actor.role, at=now, data=data)
@@ -448,16 +477,20 @@ def _apply(
                 state=attempt.state.value,
                 created_at=now,
             )
-            session.add(stored)
+            if staged is None:
+                session.add(stored)
             loaded.attempts.append(stored)
     for event in outcome.events:
-        loaded.new_events.append(_event(session, row.id, event, actor))
+        loaded.new_events.append(_event(session if staged is None else None, row.id, event, actor))
     for effect in outcome.effects:
         _carry_out(session, loaded, effect, now, today)
     if new.is_terminal:
         row.ended_at = now
         row.answer_due = row.pickup_due = row.next_reminder_on = None
     _refresh_derived(row)
+    if staged is not None:
+        staged.append(_Heard(action, actor, aggregate, outcome))
+        return outcome
     for listener in APPLY_LISTENERS:
         listener(session, loaded, action, actor, aggregate, outcome, now)
     return outcome
@@ -615,7 +648,9 @@ def viewer_role(principal: Principal, loaded: Loaded, as_role: lm.Role | None = 
     raise NotFound(f"no request {row.id}", field="request_id")
 
 
-def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.AllowedAction, ...]:
+def _allowed(
+    loaded: Loaded, role: lm.Role, principal: Principal, aggregate: lm.RequestAggregate | None = None
+) -> tuple[lm.AllowedAction, ...]:
     # A lender that was asked earlier may still read the request but no longer act on it.
     if (
         role is lm.Role.SUPPLIER_STAFF
@@ -623,7 +658,7 @@ def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.Al
         and not _is_current_lender(loaded, principal.library_isil)
     ):
         return ()
-    return lm.allowed_for(loaded.aggregate(), role)
+    return lm.allowed_for(aggregate or loaded.aggregate(), role)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -631,9 +666,9 @@ def _allowed(loaded: Loaded, role: lm.Role, principal: Principal) -> tuple[lm.Al
 # --------------------------------------------------------------------------------------------------
 
 
-def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> PatronRow:
+def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron | PatronRow:
     if data.patron_id is not None:
-        patron = session.get(PatronRow, data.patron_id)
+        patron = get_patron(session, data.patron_id)
         if patron is None or patron.home_library_isil != requester_isil:
             raise DomainError(f"no patron {data.patron_id} at {requester_isil}", field="patron_id")
         return patron
@@ -680,7 +715,7 @@ def _read_placement(
         raise DomainError("the need-before date must be after today", field="need_before")
     rota: lm.Rota | None = None
     if data.record_id is not None:
-        record = catalogue.get_record(session, data.record_id)
+        record = catalogue.get_record(session, data.record_id, with_source=False)
         title = record.title
         citation: dict[str, Any] = {}
         rota = _rota_for(session, record, data.record_id, requester, principles, now)
@@ -719,126 +754,146 @@ def place(
     """
     requester_isil = normalise_isil(data.requester_isil or principal.library_isil or "")
     require_staff_of(principal, requester_isil)
+    staged: list[_Heard] = []
     with reads_before_writes(session) as reads:
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
-    requester, rota, principles = placement.requester, placement.rota, placement.principles
-    placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
-    values: dict[str, Any] = {
-        "version": 1,
-        "state": R.SUBMITTED.value,
-        "service_type": data.service_type.value,
-        "delivered_as": None,
-        "requester_isil": requester_isil,
-        "pickup_isil": placement.pickup_isil,
-        "patron_id": placement.patron_id,
-        "patron_category": placement.patron_category,
-        "placed_by": placed_role.value,
-        "record_pk": data.record_id,
-        "title": placement.title,
-        "citation": placement.citation,
-        "needs_sourcing": data.record_id is None,
-        "principles_version": principles.version,
-        "position": None,
-        "current_lender_isil": None,
-        "renewals_used": 0,
-        "need_before": placement.need_before,
-        "pickup_window_days": requester.policy.pickup_window_days,
-        "answer_due": None,
-        "due_date": None,
-        "pickup_due": None,
-        "next_reminder_on": None,
-        "reminders_sent": 0,
-        "next_deadline": None,
-        "attention": None,
-        "replacement_charge_dkk": None,
-        "created_at": now,
-        "updated_at": now,
-        "ended_at": None,
-    }
-    # One INSERT for the id the events, the rota and the attempt refer to; the row then joins the
-    # session as if loaded (every column is set), so the steps below end in one versioned UPDATE.
-    # On the session's connection (the same transaction, without the ORM's statement handling), with
-    # the values as parameters of one statement built once.
+        loaded = _staged_placement(reads, data, principal, requester_isil, placement, now, staged)
+    # Everything is decided: the writes follow (on SQLite the write lock is taken here and held only
+    # for these statements and the commit). The request's INSERT with its final values gives the id
+    # the events, the rota and the attempt refer to; they follow with one statement per table.
+    row = loaded.row
+    values = {name: getattr(row, name) for name in _REQUEST_COLUMNS}
     request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
-    row = RequestRow(id=request_id, **values)
+    row.id = request_id
+    _insert_new_rows(session, request_id, loaded)
+    # The row joins the session as if loaded, so what the listeners do and later changes in this
+    # unit of work are ordinary (versioned) updates of it.
     make_transient_to_detached(row)
     session.add(row)
-    actor = Actor(placed_role, principal.username, requester_isil)
+    for heard in staged:
+        for listener in APPLY_LISTENERS:
+            listener(session, loaded, heard.action, heard.actor, heard.before, heard.outcome, now)
+    _flush(session, row)
+    _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
+    return row.id
+
+
+def _staged_placement(
+    session: Session,
+    data: PlaceRequestIn,
+    principal: Principal,
+    requester_isil: str,
+    placement: _Placement,
+    now: datetime,
+    staged: list[_Heard],
+) -> Loaded:
+    """The new request's rows as they will be inserted: validated, and sourcing, sent to the first
+    lender, filled locally or waiting for staff, with their events, rota and attempt. Nothing is
+    written (`session` is only read, for the lenders' calendars); `staged` gets the steps applied."""
+    requester, rota, principles = placement.requester, placement.rota, placement.principles
+    placed_role = lm.Role.PATRON if data.placed_by is PlacedBy.PATRON else lm.Role.REQUESTER_STAFF
+    row = RequestRow(
+        version=1,
+        state=R.SUBMITTED.value,
+        service_type=data.service_type.value,
+        delivered_as=None,
+        requester_isil=requester_isil,
+        pickup_isil=placement.pickup_isil,
+        patron_id=placement.patron_id,
+        patron_category=placement.patron_category,
+        placed_by=placed_role.value,
+        record_pk=data.record_id,
+        title=placement.title,
+        citation=placement.citation,
+        needs_sourcing=data.record_id is None,
+        principles_version=principles.version,
+        position=None,
+        current_lender_isil=None,
+        renewals_used=0,
+        need_before=placement.need_before,
+        pickup_window_days=requester.policy.pickup_window_days,
+        answer_due=None,
+        due_date=None,
+        pickup_due=None,
+        next_reminder_on=None,
+        reminders_sent=0,
+        next_deadline=None,
+        attention=None,
+        replacement_charge_dkk=None,
+        created_at=now,
+        updated_at=now,
+        ended_at=None,
+    )
     placed = EventRow(
-        request_id=row.id,
         at=now,
         side=lm.Side.REQUESTER.value,
         action="place",
         from_state=None,
         to_state=R.SUBMITTED.value,
         by_role=placed_role.value,
-        by_user=actor.username,
-        by_isil=actor.isil,
+        by_user=principal.username,
+        by_isil=requester_isil,
         reason=f"placed under the {principles.version} principles",
+        position=None,
+        isil=None,
     )
-    session.add(placed)
     loaded = Loaded(row, [], [], [placed])
-    # Every step below changes only these objects; at the end the request is updated once and its
-    # events, rota and attempt are inserted with one statement per table (see `_insert_new_rows`).
-    _apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now)
+    _apply(session, loaded, lm.Action.VALIDATE, SYSTEM, now, staged=staged)
     if rota is None:
-        _apply(
-            session,
-            loaded,
-            lm.Action.START_SOURCING,
-            SYSTEM,
-            now,
-            lm.ActionInput(reason="not in the catalogue: staff source it"),
-        )
+        why = lm.ActionInput(reason="not in the catalogue: staff source it")
+        _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now, why, staged=staged)
     elif rota.filled_locally:
-        _apply(
-            session,
-            loaded,
-            lm.Action.FILL_LOCALLY,
-            SYSTEM,
-            now,
-            lm.ActionInput(reason="an available copy at the requesting library"),
-        )
+        why = lm.ActionInput(reason="an available copy at the requesting library")
+        _apply(session, loaded, lm.Action.FILL_LOCALLY, SYSTEM, now, why, staged=staged)
     else:
-        _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now)
-        _store_rota(session, loaded, rota, _libraries(session))
-        _apply(session, loaded, lm.Action.SEND, SYSTEM, now)
-    _insert_new_rows(session, [*loaded.new_events, *loaded.entries, *loaded.attempts])
-    _flush(session, row)
-    _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
-    return row.id
+        _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now, staged=staged)
+        _rota_rows(loaded, rota, _libraries(session))
+        _apply(session, loaded, lm.Action.SEND, SYSTEM, now, staged=staged)
+    return loaded
 
 
 _REQUESTS = cast(Table, RequestRow.__table__)
+_REQUEST_COLUMNS = tuple(c.key for c in _REQUESTS.columns if not c.primary_key)
 _INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+_CHILD_TABLES = tuple(cast(Table, m.__table__) for m in (EventRow, RotaEntryRow, AttemptRow))
+# Each child table's columns but the id and the request's id, and its INSERT, built once.
+_CHILD_COLUMNS = {
+    t: tuple(c.key for c in t.columns if not c.primary_key and c.key != "request_id") for t in _CHILD_TABLES
+}
+_CHILD_INSERTS = {t: insert(t) for t in _CHILD_TABLES}
 
 
-def _insert_new_rows(session: Session, rows: Sequence[EventRow | RotaEntryRow | AttemptRow]) -> None:
-    """Insert rows the session holds as pending with one executemany INSERT per table.
+def _insert_new_rows(session: Session, request_id: int, loaded: Loaded) -> None:
+    """Insert a new request's events, rota and attempt with one executemany INSERT per table.
 
     The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
     primary keys read back, history) cost more than the placement's own work; nothing reads these
-    rows' ids. They leave the session and stay usable as plain values (`view` answers from them).
+    rows' ids. They never join the session and stay usable as plain values (`view` answers from
+    them). Every column but the id is set by the code that made the row (column defaults apply only
+    in the ORM's flush).
     """
-    by_table: dict[Table, list[dict[str, Any]]] = {}
-    for obj in rows:
-        state: InstanceState[Any] = sa_inspect(obj)
-        if not state.pending:
-            continue
-        session.expunge(obj)
-        table = cast(Table, obj.__table__)
-        # Every column but the id, as set by the code that made the row (column defaults apply only
-        # in the ORM's flush; these rows set every NOT NULL column themselves).
-        values = {c.key: getattr(obj, c.key) for c in table.columns if not c.primary_key}
-        by_table.setdefault(table, []).append(values)
+    by_table: list[tuple[Table, Sequence[EventRow | RotaEntryRow | AttemptRow]]] = [
+        (_CHILD_TABLES[0], loaded.new_events),
+        (_CHILD_TABLES[1], loaded.entries),
+        (_CHILD_TABLES[2], loaded.attempts),
+    ]
     connection = session.connection()
-    for table, values_list in by_table.items():
+    for table, rows in by_table:
+        if not rows:
+            continue
+        columns = _CHILD_COLUMNS[table]
+        values_list = []
+        for obj in rows:
+            obj.request_id = request_id
+            values = {name: getattr(obj, name) for name in columns}
+            values["request_id"] = request_id
+            values_list.append(values)
         # An executemany of one cached statement (psycopg pipelines it); a multi-row VALUES
         # statement would be compiled anew for every placement.
-        connection.execute(insert(table), values_list)
+        connection.execute(_CHILD_INSERTS[table], values_list)
 
 
-def _patron_out(patron: PatronRow) -> PatronOut:
+def _patron_out(patron: Patron | PatronRow) -> PatronOut:
     return PatronOut(
         id=patron.id,
         name=patron.name,
@@ -1104,7 +1159,7 @@ def view(
             )
             for e in events
         ],
-        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal)],
+        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal, aggregate)],
         can_edit_rota=role is lm.Role.REQUESTER_STAFF and R(row.state) not in lm.REQUESTER_TERMINAL,
     )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -40,8 +43,32 @@ class Health(BaseModel):
     version: str
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
-    """Build the hub's web application on the settings' database (or the one given)."""
+@asynccontextmanager
+async def _frozen_heap(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything built before serving (modules, the app, its routes and models) lives as long as the
+    # process. Without this, every full collection of the cyclic garbage collector walked all of it
+    # again: 150-450 ms with the whole process stopped, every few seconds under load (the slowest 1 %
+    # of answers). Frozen, those objects are left out of collections; garbage is still freed.
+    gc.collect()
+    gc.freeze()
+    yield
+
+
+def create_served_app() -> FastAPI:
+    """The application as `fjernlaan serve` runs it in each server process: `create_app` whose
+    startup moves everything built so far out of the garbage collector's way (`gc.freeze`). Only for
+    a process that serves one app for its whole life: frozen objects are never collected as cycles."""
+    return create_app(lifespan=_frozen_heap)
+
+
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """Build the hub's web application on the settings' database (or the one given); `lifespan`
+    runs around serving (startup and shutdown)."""
     settings = settings or get_settings()
     load_plugins()
     db = database or Database(make_engine(settings.database_url))
@@ -56,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         ),
         docs_url="/docs",
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = db

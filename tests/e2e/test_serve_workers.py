@@ -1,0 +1,112 @@
+"""`fjernlaan serve --workers 2`: keep-alive clients that connect all at once are shared between the
+server processes (the first process to wake used to accept nearly all of them)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+CLIENTS = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = _free_port()
+    env = {**os.environ, "FJERNLAAN_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
+    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            healthy = False
+        # Both processes must be serving, or the first one up takes every connection.
+        if healthy and (tmp_path / "serve.log").read_text().count("Application startup complete") == 2:
+            time.sleep(0.2)
+            break
+        time.sleep(0.2)
+    else:
+        server.terminate()
+        pytest.fail("the hub did not answer /health within 60 s: " + (tmp_path / "serve.log").read_text())
+    yield server, port
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def _established(port: int) -> set[int]:
+    """Socket inodes of the server's side of established connections on the port (Linux)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        if local_port == port and fields[3] == "01":
+            inodes.add(int(fields[9]))
+    return inodes
+
+
+def _connections_of(pid: int, inodes: set[int]) -> int:
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+            count += 1
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_connections_made_at_once_are_shared_between_the_processes(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    server, port = served
+    children = [
+        pid
+        for pid in map(int, Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split())
+        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(children) == 2
+    clients = [socket.socket() for _ in range(CLIENTS)]
+    try:
+        for client in clients:
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+        request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+        for client in clients:
+            client.setblocking(True)
+            client.settimeout(30)
+            client.sendall(request)
+        for client in clients:
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        inodes = _established(port)
+        shares = sorted(_connections_of(pid, inodes) for pid in children)
+        assert sum(shares) == CLIENTS
+        assert shares[0] >= CLIENTS // 4, shares
+    finally:
+        for client in clients:
+            client.close()
