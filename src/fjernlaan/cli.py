@@ -126,8 +126,6 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
-        # Several processes share the listening socket: they take turns accepting connections.
-        http="fjernlaan.web.serving:TakeTurnsHttpProtocol" if workers > 1 else "auto",
     )
 
 
