@@ -107,19 +107,33 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="log every HTTP request (turn off when a proxy in front logs them)")
     ] = True,
+    reuse_port: Annotated[
+        bool, typer.Option(hidden=True, help="listen with SO_REUSEPORT (set for the processes of --workers)")
+    ] = False,
 ) -> None:
     """Serve the hub over HTTP."""
     import uvicorn
 
+    from fjernlaan.web import serving
+
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    if reuse_port:  # one of the processes of `serve --workers N` below
+        serving.serve_one(host, port, access_log=access_log, reuse_port=True)
+        return
     processes = f"{workers} processes" if workers > 1 else "1 process"
     console.print(f"fjernlaan serving on [bold]http://{host}:{port}[/] with {processes} (API docs at /docs)")
+    if workers > 1 and serving.reuse_port_supported():
+        try:
+            code = serving.serve_many(host, port, workers, access_log=access_log)
+        except OSError as exc:
+            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise typer.Exit(code)
     # The app is built by each worker process from its own settings (the same environment), so the
     # server gets the factory's import string rather than an app object.
     uvicorn.run(
-        "fjernlaan.web.app:create_served_app",
+        serving.APP,
         factory=True,
         host=host,
         port=port,
