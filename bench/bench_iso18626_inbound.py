@@ -366,10 +366,15 @@ def _run(label: str) -> None:
         )
         if server_cpu is not None:
             cores = os.cpu_count() or 1
+            total = sum(figures.count.values())
+            # CPU seconds per wall second: how much of the machine the server kept busy (on SQLite,
+            # about one core while its writers take turns on the write lock).
+            busy = server_cpu * total / sum(figures.wall.values())
             print(
                 f"  server CPU {server_cpu * 1000:.2f} ms per message (fjernlaan processes; the database "
                 f"server's own CPU not counted) → at most {cores / server_cpu:,.0f} messages/s on {cores} "
-                "idle cores"
+                f"idle cores; the server used {busy:.2f} cores (CPU s per wall s, load average "
+                f"{os.getloadavg()[0]:.1f} at the end)"
             )
 
 

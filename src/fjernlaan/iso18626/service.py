@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fjernlaan.db.outbox import OutboxMessage, enqueue
+from fjernlaan.db.uow import reads_before_writes
 from fjernlaan.directory.model import InvalidIsil, normalise_isil
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.errors import DomainError, NotFound
@@ -133,7 +134,28 @@ logs the message: raising :class:`~fjernlaan.errors.DomainError` (or returning e
 changes and answers ERROR, while the log row and confirmation are kept.
 """
 
-HANDLERS: dict[str, Handler] = {}
+Prepare = Callable[[Session, ParsedMessage, str, datetime], Any]
+"""Reads what a handler will need, before the message is logged: ``(session, parsed, sender_isil,
+now)``, returning anything the matching :data:`PreparedHandler` takes as its last argument.
+
+On SQLite the session is a read-only one on a WAL snapshot outside the write transaction (see
+:func:`fjernlaan.db.uow.reads_before_writes`), so the database's one write lock is not held while
+it reads; what it read may be stale by the time the handler runs, which must check that it is not
+(or read again). It must not write. A :class:`~fjernlaan.errors.DomainError` it raises is ignored:
+the handler then runs without preparation (None) and gives the proper answer itself.
+"""
+
+PreparedHandler = Callable[[Session, ParsedMessage, str, datetime, Any], tuple[ErrorData, ...]]
+"""A :data:`Handler` that also takes what its :data:`Prepare` read (None when nothing was)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    handle: PreparedHandler
+    prepare: Prepare | None = None
+
+
+HANDLERS: dict[str, _Registered] = {}
 
 
 def register_handler(kind: str, handler: Handler) -> None:
@@ -141,7 +163,29 @@ def register_handler(kind: str, handler: Handler) -> None:
     ``requestingAgencyMessage``)."""
     if kind not in INBOUND_KINDS:
         raise ValueError(f"{kind!r} is not an inbound ISO 18626 message kind")
-    HANDLERS[kind] = handler
+    HANDLERS[kind] = _Registered(
+        lambda session, parsed, isil, now, _prepared: handler(session, parsed, isil, now)
+    )
+
+
+def register_prepared_handler(kind: str, prepare: Prepare, handler: PreparedHandler) -> None:
+    """Like :func:`register_handler`, with the reads done first by ``prepare`` outside the write
+    transaction (see :data:`Prepare`); ``handler`` gets their result."""
+    if kind not in INBOUND_KINDS:
+        raise ValueError(f"{kind!r} is not an inbound ISO 18626 message kind")
+    HANDLERS[kind] = _Registered(handler, prepare)
+
+
+def _prepare(
+    session: Session, registered: _Registered, parsed: ParsedMessage, isil: str, now: datetime
+) -> Any:
+    if registered.prepare is None:
+        return None
+    try:
+        with reads_before_writes(session) as reads:
+            return registered.prepare(reads, parsed, isil, now)
+    except DomainError:
+        return None  # the handler reads again and answers
 
 
 class Outcome(StrEnum):
@@ -381,8 +425,10 @@ def clear_peer_cache() -> None:
 
 
 def _db_key(session: Session) -> str:
-    bind = session.get_bind()
-    return f"{id(bind)}:{bind.engine.url!r}"
+    # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
+    # a message's sender is identified through one and its answer queued through the other.
+    engine = session.get_bind().engine
+    return f"{id(engine.pool)}:{engine.url!r}"
 
 
 def peer_settings(session: Session, isil: str) -> PeerSettings | None:
@@ -510,7 +556,8 @@ def receive(
     claimed = sender_of(message)[1]
     claimed_value = claimed.value if claimed else None
 
-    peer, error, outcome = _identify(session, parsed)
+    with reads_before_writes(session) as reads:  # a cache miss reads without the write lock
+        peer, error, outcome = _identify(reads, parsed)
     if error is not None or peer is None:
         assert error is not None
         return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
@@ -521,6 +568,12 @@ def receive(
         return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
 
     key = dedupe_key(isil, parsed)
+    registered = HANDLERS.get(parsed.kind)
+    # Everything that only reads happens before the first write, which on SQLite takes the
+    # database's one write lock until the commit: the handler's reads (see `Prepare`) and the OK
+    # confirmation (rebuilt under the lock only when the handler refuses the message).
+    prepared = _prepare(session, registered, parsed, isil, now) if registered is not None else None
+    confirmed_ok = build_confirmation(parsed, timestamp_received=now, timestamp=now)
     # Claim the identity first: a concurrent delivery of the same message waits here on the unique
     # index (PostgreSQL) and then finds our row instead of applying the message again.
     row_id = _claim(
@@ -542,9 +595,8 @@ def receive(
     if row_id is None:
         return _replay(session, key, now)
 
-    handler = HANDLERS.get(parsed.kind)
     errors: tuple[ErrorData, ...]
-    if handler is None:
+    if registered is None:
         errors = (
             ErrorData(
                 ErrorType.UNSUPPORTED_ACTION_TYPE,
@@ -555,7 +607,7 @@ def receive(
     else:
         nested = session.begin_nested()
         try:
-            errors = tuple(handler(session, parsed, isil, now))
+            errors = tuple(registered.handle(session, parsed, isil, now, prepared))
         except (DomainError, Iso18626Error) as exc:
             nested.rollback()
             errors = (_error_from_exception(exc),)
@@ -568,7 +620,11 @@ def receive(
             else:
                 nested.commit()
         outcome = Outcome.REFUSED if errors else Outcome.APPLIED
-    confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
+    confirmation = (
+        build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
+        if errors
+        else confirmed_ok
+    )
     session.execute(
         _ANSWERED,
         {

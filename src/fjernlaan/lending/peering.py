@@ -120,9 +120,25 @@ def place_for_peer(
     return loaded
 
 
-def route(session: Session, loaded: lending.Loaded, principles_name: str, now: datetime) -> None:
-    """Route a validated request: build the rota and ask the first lender, or leave it to staff to
-    source a free-form citation."""
+def rota_for_peer(
+    session: Session, record_pk: int, requester_isil: str, principles_name: str, now: datetime
+) -> lm.Rota:
+    """The rota for a peer's request of a catalogue record (reads only: it may be built before the
+    write transaction, as placing a request does, and given to :func:`route`)."""
+    requester = _library(session, requester_isil)
+    principles = lending.principles_named(principles_name)
+    return lending.rota_for_record(session, record_pk, requester, principles, now)
+
+
+def route(
+    session: Session,
+    loaded: lending.Loaded,
+    principles_name: str,
+    now: datetime,
+    rota: lm.Rota | None = None,
+) -> None:
+    """Route a validated request: build the rota (unless given, see :func:`rota_for_peer`) and ask
+    the first lender, or leave it to staff to source a free-form citation."""
     row = loaded.row
     if row.record_pk is None:
         lending.apply(
@@ -134,9 +150,8 @@ def route(session: Session, loaded: lending.Loaded, principles_name: str, now: d
             lm.ActionInput(reason="not in the catalogue: staff source it"),
         )
         return
-    requester = _library(session, row.requester_isil)
-    principles = lending.principles_named(principles_name)
-    rota = lending.rota_for_record(session, row.record_pk, requester, principles, now)
+    if rota is None:
+        rota = rota_for_peer(session, row.record_pk, row.requester_isil, principles_name, now)
     lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now)
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
@@ -164,8 +179,13 @@ def apply_rule(
     now: datetime,
     data: lm.ActionInput | None = None,
     attempt_position: int | None = None,
+    read_before: lending.Loaded | None = None,
 ) -> bool:
     """Apply a peer's message to a request; False when it was already applied (nothing changed).
+
+    ``read_before`` is the request as read before the write transaction (see
+    :func:`fjernlaan.lending.service.load_for_change`); it is used only if the request has not
+    changed since.
 
     ``attempt_position`` (a peer supplier's message) names the peer's attempt: its supplier state
     decides whether the message was applied before, and a message about an attempt that is no longer
@@ -174,7 +194,7 @@ def apply_rule(
     """
     if rule.main is None:
         return False
-    loaded = lending.load(session, request_id, lock=True)
+    loaded = lending.load_for_change(session, request_id, read_before)
     aggregate = loaded.aggregate()
     if attempt_position is not None:
         attempt = next((a for a in aggregate.attempts if a.position == attempt_position), None)

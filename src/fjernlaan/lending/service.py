@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
@@ -256,6 +256,9 @@ def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
     return {name: getattr(terms, name) for name in _TERMS_FIELDS}
 
 
+_VERSION_OF = select(RequestRow.version).where(RequestRow.id == bindparam("id"))
+
+
 def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
     """The request's rows; `lock` takes the row lock (`FOR UPDATE` on PostgreSQL) for a change."""
     session.info.get(_PLACED_KEY, {}).pop(request_id, None)
@@ -271,6 +274,28 @@ def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
         )
     )
     return Loaded(row, entries, attempts)
+
+
+def load_for_change(
+    session: Session, request_id: int, read_before: Loaded | None, *, lock: bool = True
+) -> Loaded:
+    """The request's rows for a change, reusing `read_before` when it is still current.
+
+    `read_before` was loaded outside the write transaction (`reads_before_writes`), so that on
+    SQLite the write lock is not held while reading. It is reused when the request's `version` is
+    still the one it was read at: every change to a request, its attempts or its rota goes through
+    an update of the request row, which raises the version, and the version is read here inside
+    the write transaction, which on SQLite already holds the one write lock, so nothing can change
+    between this check and the commit (the versioned UPDATE would refuse a stale row anyway).
+    Otherwise, and without `read_before`, the rows are loaded again (`lock`: with the row lock).
+    """
+    if read_before is not None and read_before.row.id == request_id and not read_before.new_events:
+        rows = [read_before.row, *read_before.entries, *read_before.attempts]
+        current = session.execute(_VERSION_OF, {"id": request_id}).scalar_one_or_none()
+        if current == read_before.row.version and all(sa_inspect(r).detached for r in rows):
+            session.add_all(rows)
+            return read_before
+    return load(session, request_id, lock=lock)
 
 
 @dataclass(frozen=True)
