@@ -32,7 +32,15 @@ from fjernlaan.directory.model import InvalidIsil, LibraryType, normalise_isil
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626.codec import ParsedMessage
-from fjernlaan.iso18626.links import Link, PeerRole, add_link, find_link, note_supplier_request_id
+from fjernlaan.iso18626.links import (
+    Link,
+    PeerRole,
+    add_link,
+    complete_links,
+    find_link,
+    links_of,
+    note_supplier_request_id,
+)
 from fjernlaan.iso18626.model import Action as IsoAction
 from fjernlaan.iso18626.model import (
     ErrorData,
@@ -213,6 +221,7 @@ class PreparedAction:
 
     link: Link
     loaded: lending.Loaded | None
+    links: list[Link] | None = None
 
 
 def _prepare_action(
@@ -223,9 +232,11 @@ def _prepare_action(
         return None  # answered under the lock: the link may be there by then
     # In the write transaction's own session (PostgreSQL) the handler loads the request itself,
     # with its row lock; only rows read in a session of their own are worth reading early.
-    separate = is_separate_reader(session)
-    loaded = lending.load(session, link.request_id) if needs_request and separate else None
-    return PreparedAction(link, loaded)
+    if not (needs_request and is_separate_reader(session)):
+        return PreparedAction(link, None)
+    loaded = lending.load(session, link.request_id)
+    links = links_of(session, link.request_id)
+    return PreparedAction(link, loaded, links if complete_links(links) else None)
 
 
 def prepare_requesting_agency_message(
@@ -284,7 +295,14 @@ def handle_requesting_agency_message(
     rule = lifecycle.PEER_REQUESTER_ACTIONS[message.action]
     data = lm.ActionInput(reason=message.note or f"{message.action.value} from {sender_isil}")
     peering.apply_rule(
-        session, link.request_id, rule, peer_isil=sender_isil, now=now, data=data, read_before=read_before
+        session,
+        link.request_id,
+        rule,
+        peer_isil=sender_isil,
+        now=now,
+        data=data,
+        read_before=read_before,
+        links=prepared.links if prepared is not None else None,
     )
     return ()
 
@@ -360,6 +378,7 @@ def handle_supplying_agency_message(
         data=data,
         attempt_position=link.position,
         read_before=prepared.loaded if prepared is not None else None,
+        links=prepared.links if prepared is not None else None,
     )
     return ()
 

@@ -27,7 +27,15 @@ from fjernlaan.directory.model import Library
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626 import model as iso
-from fjernlaan.iso18626.links import Link, PeerRole, add_link, is_peer, links_of, peer_version
+from fjernlaan.iso18626.links import (
+    Link,
+    PeerRole,
+    add_link,
+    is_peer,
+    links_of,
+    peer_version,
+    remember_links,
+)
 from fjernlaan.iso18626.service import queue_message
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
@@ -101,6 +109,7 @@ def place_for_peer(
     )
     session.add(row)
     session.flush()
+    remember_links(session, row.id, [])  # a new request: no peer takes part in it yet
     session.add(
         EventRow(
             request_id=row.id,
@@ -116,7 +125,8 @@ def place_for_peer(
         )
     )
     loaded = lending.Loaded(row, [], [])
-    lending.apply(session, loaded, lm.Action.VALIDATE, lending.SYSTEM, now)
+    # Written by route's flush (or the caller's commit) with the steps that follow.
+    lending.apply(session, loaded, lm.Action.VALIDATE, lending.SYSTEM, now, flush=False)
     return loaded
 
 
@@ -152,13 +162,14 @@ def route(
         return
     if rota is None:
         rota = rota_for_peer(session, row.record_pk, row.requester_isil, principles_name, now)
-    lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now)
+    # The steps change the rows in memory; one flush at the end writes them all.
+    lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now, flush=False)
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
         rota = lm.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
     lending._store_rota(session, loaded, rota, lending._libraries(session))
-    session.flush()
-    lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now)
+    lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now, flush=False)
+    lending.flush_request(session, loaded)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -180,11 +191,13 @@ def apply_rule(
     data: lm.ActionInput | None = None,
     attempt_position: int | None = None,
     read_before: lending.Loaded | None = None,
+    links: list[Link] | None = None,
 ) -> bool:
     """Apply a peer's message to a request; False when it was already applied (nothing changed).
 
     ``read_before`` is the request as read before the write transaction (see
-    :func:`fjernlaan.lending.service.load_for_change`); it is used only if the request has not
+    :func:`fjernlaan.lending.service.load_for_change`) and ``links`` its peers' links read with it
+    (see :func:`fjernlaan.iso18626.links.remember_links`); they are used only if the request has not
     changed since.
 
     ``attempt_position`` (a peer supplier's message) names the peer's attempt: its supplier state
@@ -209,17 +222,21 @@ def apply_rule(
             )
     elif aggregate.state.value in rule.done_in:
         return False
+    if loaded is read_before and links is not None:
+        remember_links(session, request_id, links)
     role = lm.Role.SYSTEM if rule.main is lm.Action.MARK_OVERDUE else lm.Role.PEER
     actor = lending.Actor(role, None, peer_isil)
     allowed = _allowed(aggregate, role)
+    # The steps change the loaded rows in memory and are written with one flush at the end.
     if rule.main not in allowed:
         for step in rule.bridge:
             if step in _allowed(loaded.aggregate(), role):
-                lending.apply(session, loaded, step, actor, now, data)
-    lending.apply(session, loaded, rule.main, actor, now, data)
+                lending.apply(session, loaded, step, actor, now, data, flush=False)
+    lending.apply(session, loaded, rule.main, actor, now, data, flush=False)
     for step in rule.after:
         if step in _allowed(loaded.aggregate(), role):
-            lending.apply(session, loaded, step, actor, now, data)
+            lending.apply(session, loaded, step, actor, now, data, flush=False)
+    lending.flush_request(session, loaded)
     return True
 
 

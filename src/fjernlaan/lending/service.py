@@ -407,14 +407,25 @@ def apply(
     actor: Actor,
     now: datetime,
     data: lm.ActionInput | None = None,
+    *,
+    flush: bool = True,
 ) -> lm.Outcome:
     """Apply one action to a loaded request and store the result, its events and its messages.
 
     An illegal transition is a `Conflict` (409) carrying the current states and the allowed actions.
+    `flush=False` leaves the writes in the session for one `flush_request` after several steps (each
+    flush is a round of statements, and on SQLite they run under the one write lock).
     """
     outcome = _apply(session, loaded, action, actor, now, data)
-    _flush(session, loaded.row)
+    if flush:
+        _flush(session, loaded.row)
     return outcome
+
+
+def flush_request(session: Session, loaded: Loaded) -> None:
+    """Write what `apply(..., flush=False)` left in the session; a request changed by someone else
+    meanwhile is a `Conflict`."""
+    _flush(session, loaded.row)
 
 
 def _flush(session: Session, row: RequestRow) -> None:
