@@ -90,8 +90,10 @@ def add_link(
     supplying_agency_request_id: str | None = None,
     position: int | None = None,
 ) -> Link:
-    """Record that a peer takes part in a request."""
-    session.execute(
+    """Record that a peer takes part in a request (already written to the database)."""
+    # On the session's connection: the insert needs none of the session's pending changes, so they
+    # are not flushed here but with the caller's next flush, in one round.
+    session.connection().execute(
         _ADD,
         {
             "request_id": request_id,

@@ -586,9 +586,11 @@ def receive(
             "requesting_agency_request_id": message.header.requesting_agency_request_id[:200],
             "dedupe_key": key,
             "body": body,
-            "confirmation": b"",
-            "message_status": MessageStatus.ERROR.value,
-            "outcome": Outcome.INTERNAL_ERROR.value,
+            # The answer it will most likely get, so that an applied message needs no UPDATE of
+            # its row (a refusal rewrites it; an unexpected failure rolls the whole row back).
+            "confirmation": confirmed_ok if registered is not None else b"",
+            "message_status": (MessageStatus.OK if registered is not None else MessageStatus.ERROR).value,
+            "outcome": (Outcome.APPLIED if registered is not None else Outcome.UNSUPPORTED).value,
             "times_received": 1,
         },
     )
@@ -619,30 +621,22 @@ def receive(
                 nested.rollback()
             else:
                 nested.commit()
-        outcome = Outcome.REFUSED if errors else Outcome.APPLIED
-    confirmation = (
-        build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
-        if errors
-        else confirmed_ok
-    )
+        if not errors:  # the row already holds this answer
+            return Reception(confirmed_ok, True, Outcome.APPLIED, MessageStatus.OK)
+        outcome = Outcome.REFUSED
+    confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
     session.execute(
         _ANSWERED,
         {
             "row_id": row_id,
             "confirmation": confirmation,
             "outcome": outcome.value,
-            "message_status": (MessageStatus.ERROR if errors else MessageStatus.OK).value,
-            "error_type": errors[0].type.value if errors else None,
-            "error_value": errors[0].value if errors else None,
+            "message_status": MessageStatus.ERROR.value,
+            "error_type": errors[0].type.value,
+            "error_value": errors[0].value,
         },
     )
-    return Reception(
-        confirmation,
-        outcome is Outcome.APPLIED,
-        outcome,
-        MessageStatus.ERROR if errors else MessageStatus.OK,
-        error=errors[0] if errors else None,
-    )
+    return Reception(confirmation, False, outcome, MessageStatus.ERROR, error=errors[0])
 
 
 def _claim(session: Session, values: dict[str, Any]) -> int | None:
