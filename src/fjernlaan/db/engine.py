@@ -35,6 +35,8 @@ def is_sqlite(url: str) -> bool:
 READ_ONLY_OPTION = "fjernlaan_read_only"
 _HOLDS_WRITER_LOCK = "fjernlaan_writer_lock"
 WRITER_WAIT_SECONDS = 30.0
+# Connections kept open per process on a SQLite file (see make_engine).
+SQLITE_POOL_SIZE = 32
 
 
 class _WriterLock:
@@ -94,6 +96,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        if database and database != ":memory:":
+            # Enough pooled connections for the server's threads (reads run beside the writer, and
+            # writers queue holding a connection): a connection beyond the pool's size is opened for
+            # one unit of work and closed again, and opening one (PRAGMAs, reading the schema,
+            # an empty page cache) costs more CPU than most units of work.
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_POOL_SIZE)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
