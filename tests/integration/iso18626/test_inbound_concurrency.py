@@ -24,6 +24,7 @@ from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database, reads_before_writes
+from fjernlaan.errors import NotFound
 from fjernlaan.iso18626 import model as iso
 from fjernlaan.iso18626 import service
 from fjernlaan.iso18626.codec import ParsedMessage, build, parse
@@ -333,3 +334,68 @@ def test_two_messages_about_one_request_from_two_threads_apply_in_a_valid_order(
             assert renew.error is not None and renew.error.type is iso.ErrorType.UNRECOGNISED_DATA_VALUE
             assert _state(db, request_id) == "checked_out"
             assert actions[-2:] == ["receive", "check_out"]
+
+
+# --------------------------------------------------------------------------------------------------
+# The prepare hook itself
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_prepared_handler_gets_what_its_prepare_read_outside_the_write_transaction(
+    peer: tuple[Database, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, token = peer
+    seen: list[tuple[str, Any]] = []
+
+    def prepare(session: Session, parsed: ParsedMessage, isil: str, now: datetime) -> str:
+        seen.append(("prepare", session))
+        return f"read by {isil}"
+
+    def handle(session: Session, parsed: ParsedMessage, isil: str, now: datetime, prepared: Any) -> tuple[()]:
+        seen.append(("handle", session))
+        seen.append(("prepared", prepared))
+        return ()
+
+    monkeypatch.setattr(service, "HANDLERS", {})
+    service.register_prepared_handler("requestingAgencyMessage", prepare, handle)
+    reception = _post(db, token, _action("hook-1", iso.Action.NOTIFICATION, 1))
+
+    assert reception.applied
+    assert seen[2] == ("prepared", f"read by {PEER}")
+    # SQLite: a session of its own, so the write lock is not held while it reads.
+    assert (seen[0][1] is not seen[1][1]) == (db.dialect == "sqlite")
+    with db.unit_of_work() as session:
+        row = session.scalars(select(InboundMessageRow)).one()
+        assert (row.outcome, row.message_status, bytes(row.confirmation)) == (
+            "applied",
+            "OK",
+            reception.confirmation,
+        )
+
+
+def test_a_prepare_that_refuses_leaves_the_answer_to_the_handler(
+    peer: tuple[Database, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, token = peer
+    given: list[Any] = []
+
+    def prepare(session: Session, parsed: ParsedMessage, isil: str, now: datetime) -> str:
+        raise NotFound("no such request")
+
+    def handle(session: Session, parsed: ParsedMessage, isil: str, now: datetime, prepared: Any) -> tuple[()]:
+        given.append(prepared)
+        raise NotFound("no request hook-2")
+
+    monkeypatch.setattr(service, "HANDLERS", {})
+    service.register_prepared_handler("requestingAgencyMessage", prepare, handle)
+    reception = _post(db, token, _action("hook-2", iso.Action.NOTIFICATION, 1))
+
+    assert given == [None]
+    assert reception.error is not None and reception.error.value == "no request hook-2"
+    with db.unit_of_work() as session:
+        row = session.scalars(select(InboundMessageRow)).one()
+        assert (row.outcome, row.message_status, bytes(row.confirmation)) == (
+            "refused",
+            "ERROR",
+            reception.confirmation,
+        )
