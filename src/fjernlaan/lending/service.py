@@ -292,10 +292,16 @@ def load_for_change(
     if read_before is not None and read_before.row.id == request_id and not read_before.new_events:
         rows = [read_before.row, *read_before.entries, *read_before.attempts]
         current = session.execute(_VERSION_OF, {"id": request_id}).scalar_one_or_none()
-        if current == read_before.row.version and all(sa_inspect(r).detached for r in rows):
+        if current == read_before.row.version and all(_can_join(session, r) for r in rows):
             session.add_all(rows)
             return read_before
     return load(session, request_id, lock=lock)
+
+
+def _can_join(session: Session, obj: object) -> bool:
+    """True for a row read in a session of its own (detached) that this session has not loaded."""
+    state: InstanceState[Any] = sa_inspect(obj)
+    return state.detached and state.key is not None and state.key not in session.identity_map
 
 
 @dataclass(frozen=True)

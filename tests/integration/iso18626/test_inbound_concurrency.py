@@ -399,3 +399,35 @@ def test_a_prepare_that_refuses_leaves_the_answer_to_the_handler(
             "ERROR",
             reception.confirmation,
         )
+
+
+def test_rows_read_early_are_reused_only_when_current_and_not_loaded_already(
+    peer: tuple[Database, str],
+) -> None:
+    db, token = peer
+    request_id = _placed_and_shipped(db, token, "reuse-1")
+
+    def read_early() -> lending.Loaded:
+        with db.unit_of_work() as session, reads_before_writes(session) as reads:
+            return lending.load(reads, request_id)
+
+    # Unchanged: the early rows join the write transaction as they are.
+    early = read_early()
+    with db.unit_of_work() as session:
+        session.execute(select(1))  # the write transaction has begun
+        assert lending.load_for_change(session, request_id, early) is early
+        session.rollback()
+    # Already loaded in this session: read again (the early rows cannot join it).
+    early = read_early()
+    with db.unit_of_work() as session:
+        held = lending.load(session, request_id)  # the session's identity map holds rows weakly
+        assert lending.load_for_change(session, request_id, early).row is held.row
+    # Changed since: read again, and the rows show the change.
+    early = read_early()
+    with db.unit_of_work() as session:
+        loaded = lending.load(session, request_id, lock=True)
+        actor = lending.Actor(lm.Role.SUPPLIER_STAFF, "staff", LENDER)
+        lending.apply(session, loaded, lm.Action.REPORT_LOST, actor, T0, lm.ActionInput(reason="væk"))
+    with db.unit_of_work() as session:
+        again = lending.load_for_change(session, request_id, early)
+        assert again is not early and again.row.state == "lost" and early.row.state == "shipped"
