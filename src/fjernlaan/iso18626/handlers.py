@@ -12,6 +12,11 @@ Registered with :func:`fjernlaan.iso18626.service.register_handler` on import (l
 * ``supplyingAgencyMessage`` — a peer we asked as lender answers on its attempt
   (:data:`~fjernlaan.iso18626.lifecycle.PEER_SUPPLIER_STATUSES`).
 
+Each comes with a ``prepare_*`` function that reads what it needs before the write transaction (the
+link, the request, a peer request's record and rota); the handler reuses those rows only when the
+request has not changed since (``lending.service.load_for_change``), so a message always meets the
+request's current state.
+
 Errors: an unknown request id is ``UnrecognisedDataValue`` naming the id; an action the request's
 state does not allow is ``UnrecognisedDataValue`` too (the value is valid ISO 18626 but not for this
 request now), and nothing changes; an action the hub never acts on is ``UnsupportedActionType``.

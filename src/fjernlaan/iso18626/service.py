@@ -3,10 +3,12 @@
 Inbound (:func:`receive`), in this order: size limit → parse → identify the sender (the requesting
 agency of a request or requestingAgencyMessage, the supplying agency of a supplyingAgencyMessage; agency
 id type ISIL) → authenticate against the peer's credentials (bearer token or accountId + securityCode)
-→ deduplicate (a peer's retry gets the first confirmation back byte for byte) → dispatch to the handler
-registered for the message kind. Every message leaves a row in the inbound log; only authenticated
-messages get a dedupe key. Areas plug in with :func:`register_handler`; until the lending area does, a
-message kind without a handler is answered ERROR ``UnsupportedActionType``.
+→ the handler's reads (its :data:`Prepare`, before the first write: on SQLite the write lock is then
+held only for the writes) → deduplicate (a peer's retry gets the first confirmation back byte for
+byte) → dispatch to the handler registered for the message kind. Every message leaves a row in the
+inbound log; only authenticated messages get a dedupe key. Areas plug in with :func:`register_handler`
+(or :func:`register_prepared_handler`); until the lending area does, a message kind without a handler
+is answered ERROR ``UnsupportedActionType``.
 
 Outbound (:func:`queue_message`): the message is built for the peer's version, checked against the
 official XSD, given the peer's quirks, and put in the outbox on channel ``iso18626``; the worker sends
