@@ -429,13 +429,15 @@ def apply(
 
 
 def flush_request(session: Session, loaded: Loaded) -> None:
-    """Write what `apply(..., flush=False)` left in the session; a request changed by someone else
-    meanwhile is a `Conflict`.
+    """Write what `apply(..., flush=False)` left in the session, as the last step of a use case; a
+    request changed by someone else meanwhile is a `Conflict`.
 
-    The new events go in with one executemany INSERT (see `_insert_new_rows`): nothing reads them
-    back in the transaction, and the ORM's bookkeeping for each cost more than the statement.
+    New events, rota entries and attempts go in with one executemany INSERT per table (see
+    `_insert_new_rows`), as placing does: nothing reads their ids back, and the ORM's bookkeeping for
+    each cost more than the statement. They leave the session, so later changes to them in the same
+    transaction would not be written: nothing may apply to `loaded` after this.
     """
-    _insert_new_rows(session, loaded.new_events)
+    _insert_new_rows(session, [*loaded.new_events, *loaded.entries, *loaded.attempts])
     _flush(session, loaded.row)
 
 
