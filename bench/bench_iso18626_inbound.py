@@ -15,6 +15,11 @@ the figures are those of a warm server.
 `FJERNLAAN_BENCH_LOANS` (default 200 loans, 6.1 messages each), `FJERNLAAN_BENCH_CLIENTS` (default 8
 keep-alive HTTP connections), `FJERNLAAN_BENCH_WORKERS` (server processes, default one per core),
 `FJERNLAAN_BENCH_HTTP=0` (in-process only), `FJERNLAAN_BENCH_PROFILE=file` (cProfile the in-process run).
+
+Besides messages per second it prints what bounds them on SQLite: how long the in-process run held the
+write lock per message (the part two server processes cannot overlap), and over HTTP the server's CPU
+per message and how many cores it kept busy (CPU seconds per wall second; the machine may be shared,
+so the load average is printed with it).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
-from fjernlaan.db.engine import make_engine
+from fjernlaan.db.engine import _WriterLock, make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
 from fjernlaan.demo import seed_demo
@@ -69,6 +74,38 @@ PROFILE = os.environ.get("FJERNLAAN_BENCH_PROFILE")
 _STATUS = re.compile(rb"messageStatus>\s*(\w+)\s*<")
 
 
+class _LockWatch:
+    """How long the timed messages held SQLite's write lock (`db.engine._WriterLock`), in wall and
+    this thread's CPU time: the part of a message that two server processes cannot overlap."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.wall = self.cpu = 0.0
+        self._started: tuple[float, float] | None = None
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        acquire, release = _WriterLock.acquire, _WriterLock.release
+
+        def timed_acquire(lock: _WriterLock) -> bool:
+            got = acquire(lock)
+            self._started = (time.perf_counter(), time.thread_time()) if self.on else None
+            return got
+
+        def timed_release(lock: _WriterLock) -> None:
+            if self._started is not None:
+                self.wall += time.perf_counter() - self._started[0]
+                self.cpu += time.thread_time() - self._started[1]
+                self._started = None
+            release(lock)
+
+        _WriterLock.acquire, _WriterLock.release = timed_acquire, timed_release  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            _WriterLock.acquire, _WriterLock.release = acquire, release  # type: ignore[method-assign]
+
+
 @dataclass
 class Round:
     """One lifecycle round: the same kind of message for every loan, posted after the lender acted."""
@@ -82,6 +119,8 @@ class Round:
 class Figures:
     """Time per round (wall and CPU) of one way of delivering the stream."""
 
+    lock_wall: float = 0.0  # SQLite's write lock held (in-process run only)
+    lock_cpu: float = 0.0
     wall: dict[str, float] = field(default_factory=Counter)
     cpu: dict[str, float] = field(default_factory=Counter)
     count: dict[str, int] = field(default_factory=Counter)
@@ -227,11 +266,28 @@ def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
             with db.unit_of_work() as session:
                 service.receive(session, body, bearer_token=token, now=now, content_type="application/xml")
     profile = cProfile.Profile() if PROFILE else None
-    for r in rounds:
-        _lenders_act(db, run, r.lender_acts_before, now)
-        wall, cpu = time.perf_counter(), time.process_time()
-        if profile is not None:
-            profile.enable()
+    watch = _LockWatch()
+    with watch.installed():
+        for r in rounds:
+            _lenders_act(db, run, r.lender_acts_before, now)
+            _receive_round(db, token, r, figures, watch, profile)
+    figures.lock_wall, figures.lock_cpu = watch.wall, watch.cpu
+    db.dispose()
+    if profile is not None:
+        profile.dump_stats(PROFILE)
+        print(f"  profile of service.receive written to {PROFILE}")
+    return figures
+
+
+def _receive_round(
+    db: Database, token: str, r: Round, figures: Figures, watch: _LockWatch, profile: cProfile.Profile | None
+) -> None:
+    """One round's messages through `service.receive`, timed (the lenders' steps before it are not)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    watch.on = True
+    if profile is not None:
+        profile.enable()
+    try:
         for body in r.bodies:
             with db.unit_of_work() as session:
                 reception = service.receive(
@@ -241,16 +297,13 @@ def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
                     figures.refused += 1
                     if figures.refused == 1:
                         print(f"  first refusal ({r.kind}): {reception.error}")
+    finally:
+        watch.on = False
         if profile is not None:
             profile.disable()
-        figures.wall[r.kind] += time.perf_counter() - wall
-        figures.cpu[r.kind] += time.process_time() - cpu
-        figures.count[r.kind] += len(r.bodies)
-    db.dispose()
-    if profile is not None:
-        profile.dump_stats(PROFILE)
-        print(f"  profile of service.receive written to {PROFILE}")
-    return figures
+    figures.wall[r.kind] += time.perf_counter() - wall
+    figures.cpu[r.kind] += time.process_time() - cpu
+    figures.count[r.kind] += len(r.bodies)
 
 
 async def _post_all(port: int, token: str, bodies: list[bytes]) -> int:
@@ -352,6 +405,16 @@ def _run(label: str) -> None:
         load = os.getloadavg()[0]
         figures = _in_process(url, token, rounds, run)
         _report(label, f"service.receive in one process (load average {load:.1f})", figures, bare)
+        if figures.lock_wall:
+            total = sum(figures.count.values())
+            # The wall time stretches when the machine is busy (the holder waits for a core); the
+            # CPU time is what the lock would cost on idle cores.
+            print(
+                f"  SQLite's write lock held {figures.lock_wall / total * 1000:.2f} ms per message "
+                f"({figures.lock_cpu / total * 1000:.2f} ms of it CPU): the part server processes take "
+                f"turns on; however many cores, at most {total / figures.lock_wall:,.0f} messages/s at "
+                f"this load, {total / figures.lock_cpu:,.0f}/s on idle cores"
+            )
     if os.environ.get("FJERNLAAN_BENCH_HTTP", "1") == "0":
         return
     with _database(label) as url:
@@ -366,10 +429,15 @@ def _run(label: str) -> None:
         )
         if server_cpu is not None:
             cores = os.cpu_count() or 1
+            total = sum(figures.count.values())
+            # CPU seconds per wall second: how much of the machine the server kept busy (on SQLite,
+            # about one core while its writers take turns on the write lock).
+            busy = server_cpu * total / sum(figures.wall.values())
             print(
                 f"  server CPU {server_cpu * 1000:.2f} ms per message (fjernlaan processes; the database "
                 f"server's own CPU not counted) → at most {cores / server_cpu:,.0f} messages/s on {cores} "
-                "idle cores"
+                f"idle cores; the server used {busy:.2f} cores (CPU s per wall s, load average "
+                f"{os.getloadavg()[0]:.1f} at the end)"
             )
 
 

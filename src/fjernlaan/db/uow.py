@@ -41,6 +41,15 @@ class Database:
         self.engine.dispose()
 
 
+_READER = "fjernlaan.reads_before_writes"
+
+
+def is_separate_reader(session: Session) -> bool:
+    """True for a session `reads_before_writes` opened of its own: what it reads is detached once it
+    ends, and may be stale by the time the writes begin."""
+    return bool(session.info.get(_READER))
+
+
 @contextmanager
 def reads_before_writes(session: Session) -> Iterator[Session]:
     """A session for the reads a use case makes before it starts writing.
@@ -56,7 +65,7 @@ def reads_before_writes(session: Session) -> Iterator[Session]:
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite" or session.in_transaction():
         yield session
         return
-    reader = Session(bind=read_only(bind), expire_on_commit=False, autoflush=False)
+    reader = Session(bind=read_only(bind), expire_on_commit=False, autoflush=False, info={_READER: True})
     try:
         yield reader
     finally:

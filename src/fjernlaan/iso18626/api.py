@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fjernlaan.accounts.model import require_role
 from fjernlaan.db.base import utcnow
@@ -132,6 +133,27 @@ async def iso18626_endpoint(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     confirmation = await run_in_threadpool(_answer, db, settings, body, oversize, bearer, content_type, now)
     return Response(content=confirmation, media_type=XML)
+
+
+class FastIso18626:
+    """Pure ASGI middleware that answers ``POST /iso18626`` itself, before FastAPI's routing.
+
+    The endpoint is the hub's busiest and needs nothing of the framework (no dependencies, no
+    validation, no JSON): going through FastAPI's exception, exit-stack and routing layers for every
+    message cost more CPU than parsing it. The answer is the route's own (:func:`_answer`); the route
+    stays for the OpenAPI description and for an app built without this middleware.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer POST /iso18626; pass everything else on."""
+        if scope["type"] != "http" or scope["path"] != "/iso18626" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        response = await iso18626_endpoint(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,6 +12,11 @@ Registered with :func:`fjernlaan.iso18626.service.register_handler` on import (l
 * ``supplyingAgencyMessage`` — a peer we asked as lender answers on its attempt
   (:data:`~fjernlaan.iso18626.lifecycle.PEER_SUPPLIER_STATUSES`).
 
+Each comes with a ``prepare_*`` function that reads what it needs before the write transaction (the
+link, the request, a peer request's record and rota); the handler reuses those rows only when the
+request has not changed since (``lending.service.load_for_change``), so a message always meets the
+request's current state.
+
 Errors: an unknown request id is ``UnrecognisedDataValue`` naming the id; an action the request's
 state does not allow is ``UnrecognisedDataValue`` too (the value is valid ISO 18626 but not for this
 request now), and nothing changes; an action the hub never acts on is ``UnsupportedActionType``.
@@ -19,18 +24,28 @@ request now), and nothing changes; an action the hub never acts on is ``Unsuppor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import InvalidIdentifier, normalise_isbn, normalise_issn
+from fjernlaan.db.uow import is_separate_reader
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import InvalidIsil, LibraryType, normalise_isil
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626.codec import ParsedMessage
-from fjernlaan.iso18626.links import PeerRole, add_link, find_link, note_supplier_request_id
+from fjernlaan.iso18626.links import (
+    Link,
+    PeerRole,
+    add_link,
+    complete_links,
+    find_link,
+    links_of,
+    note_supplier_request_id,
+)
 from fjernlaan.iso18626.model import Action as IsoAction
 from fjernlaan.iso18626.model import (
     ErrorData,
@@ -42,7 +57,7 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
 )
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
-from fjernlaan.iso18626.service import register_handler
+from fjernlaan.iso18626.service import register_prepared_handler
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import peering
 from fjernlaan.lending import service as lending
@@ -95,13 +110,50 @@ def _our_agency(session: Session, message: Request) -> str:
     return national
 
 
-def handle_request(
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """What a peer's request needs read before it is placed: the record, its title, its rota."""
+
+    record_pk: int | None
+    title: str | None
+    our_agency: str
+    rota: lm.Rota | None
+
+
+def prepare_request(
     session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> PreparedRequest | None:
+    """The catalogue record a peer's request names and its rota, read before the write transaction.
+
+    The rota is a snapshot of the holdings and the lenders' load when the request arrives, as for a
+    request placed by staff (``lending.service.place``).
+    """
+    message = parsed.message
+    assert isinstance(message, Request)
+    record_pk = _record_pk(session, message)
+    title = message.bibliographic_info.title or (
+        catalogue.get_record(session, record_pk).title if record_pk else None
+    )
+    if not title:
+        return None  # refused under the lock, where the answer is written
+    principles = get_settings().active_principles
+    rota = peering.rota_for_peer(session, record_pk, sender_isil, principles, now) if record_pk else None
+    return PreparedRequest(record_pk, title, _our_agency(session, message), rota)
+
+
+def handle_request(
+    session: Session,
+    parsed: ParsedMessage,
+    sender_isil: str,
+    now: datetime,
+    prepared: PreparedRequest | None = None,
 ) -> tuple[ErrorData, ...]:
     """A peer asks the network for an item: place it as an ILL request and route it."""
     message = parsed.message
     assert isinstance(message, Request)
     rid = message.header.requesting_agency_request_id.strip()
+    # Under the write lock, not in `prepare_request`: two different messages with the same id at
+    # once must not both place a request.
     existing = find_link(session, sender_isil, PeerRole.REQUESTER, rid)
     if existing is not None:
         return (
@@ -112,8 +164,11 @@ def handle_request(
             ),
         )
     info = message.bibliographic_info
-    record_pk = _record_pk(session, message)
-    title = info.title or (catalogue.get_record(session, record_pk).title if record_pk else None)
+    if prepared is not None:
+        record_pk, title = prepared.record_pk, prepared.title
+    else:
+        record_pk = _record_pk(session, message)
+        title = info.title or (catalogue.get_record(session, record_pk).title if record_pk else None)
     if not title:
         return (
             ErrorData(
@@ -155,22 +210,65 @@ def handle_request(
         peer_isil=sender_isil,
         peer_role=PeerRole.REQUESTER,
         requesting_agency_request_id=rid,
-        our_agency_isil=_our_agency(session, message),
+        our_agency_isil=prepared.our_agency if prepared is not None else _our_agency(session, message),
         now=now,
         supplying_agency_request_id=str(loaded.row.id),
     )
-    peering.route(session, loaded, principles, now)
+    peering.route(session, loaded, principles, now, prepared.rota if prepared is not None else None)
     return ()
 
 
-def handle_requesting_agency_message(
+@dataclass(frozen=True, slots=True)
+class PreparedAction:
+    """A peer's message about one of its requests, as read before the write transaction: its link
+    (which never changes request or position) and, when read in a session of its own, the request
+    (reused only if unchanged when the message is applied, see ``lending.service.load_for_change``)."""
+
+    link: Link
+    loaded: lending.Loaded | None
+    links: list[Link] | None = None
+
+
+def _prepare_action(
+    session: Session, sender_isil: str, role: PeerRole, rid: str, needs_request: bool
+) -> PreparedAction | None:
+    link = find_link(session, sender_isil, role, rid)
+    if link is None:
+        return None  # answered under the lock: the link may be there by then
+    # In the write transaction's own session (PostgreSQL) the handler loads the request itself,
+    # with its row lock; only rows read in a session of their own are worth reading early.
+    if not (needs_request and is_separate_reader(session)):
+        return PreparedAction(link, None)
+    loaded = lending.load(session, link.request_id)
+    links = links_of(session, link.request_id)
+    return PreparedAction(link, loaded, links if complete_links(links) else None)
+
+
+def prepare_requesting_agency_message(
     session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> PreparedAction | None:
+    """The link and the request a requestingAgencyMessage acts on, read before the write lock."""
+    message = parsed.message
+    assert isinstance(message, RequestingAgencyMessage)
+    rule = lifecycle.PEER_REQUESTER_ACTIONS.get(message.action)
+    needs_request = message.action is IsoAction.STATUS_REQUEST or (rule is not None and rule.main is not None)
+    rid = message.header.requesting_agency_request_id.strip()
+    return _prepare_action(session, sender_isil, PeerRole.REQUESTER, rid, needs_request)
+
+
+def handle_requesting_agency_message(
+    session: Session,
+    parsed: ParsedMessage,
+    sender_isil: str,
+    now: datetime,
+    prepared: PreparedAction | None = None,
 ) -> tuple[ErrorData, ...]:
     """The peer that borrows from the network acts on its request."""
     message = parsed.message
     assert isinstance(message, RequestingAgencyMessage)
     rid = message.header.requesting_agency_request_id.strip()
-    link = find_link(session, sender_isil, PeerRole.REQUESTER, rid)
+    link = prepared.link if prepared is not None else find_link(session, sender_isil, PeerRole.REQUESTER, rid)
+    read_before = prepared.loaded if prepared is not None else None
     if link is None:
         return (_unknown("requestingAgencyRequestId", rid, f"no request from {sender_isil} has this id"),)
     if message.action in lifecycle.UNSUPPORTED_PEER_ACTIONS:
@@ -181,7 +279,10 @@ def handle_requesting_agency_message(
             ),
         )
     if message.action is IsoAction.STATUS_REQUEST:
-        loaded = lending.load(session, link.request_id)
+        # Without the row lock, as before; on SQLite the answer reflects the state as of the write
+        # lock (a change committed since it was read means reading again), so it is queued after
+        # any message a concurrent change queued.
+        loaded = lending.load_for_change(session, link.request_id, read_before, lock=False)
         aggregate = loaded.aggregate()
         last = aggregate.attempts[-1] if aggregate.attempts else None
         status = lifecycle.status_of(last.state) if last else Status.REQUEST_RECEIVED
@@ -198,18 +299,47 @@ def handle_requesting_agency_message(
         return ()
     rule = lifecycle.PEER_REQUESTER_ACTIONS[message.action]
     data = lm.ActionInput(reason=message.note or f"{message.action.value} from {sender_isil}")
-    peering.apply_rule(session, link.request_id, rule, peer_isil=sender_isil, now=now, data=data)
+    peering.apply_rule(
+        session,
+        link.request_id,
+        rule,
+        peer_isil=sender_isil,
+        now=now,
+        data=data,
+        read_before=read_before,
+        links=prepared.links if prepared is not None else None,
+    )
     return ()
 
 
-def handle_supplying_agency_message(
+def _supplier_rule(message: SupplyingAgencyMessage) -> lifecycle.Rule:
+    info = message.message_info
+    return lifecycle.supplier_rule(info.reason_for_message, info.answer_yes_no, message.status_info.status)
+
+
+def prepare_supplying_agency_message(
     session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> PreparedAction | None:
+    """The link and the request a supplyingAgencyMessage answers on, read before the write lock."""
+    message = parsed.message
+    assert isinstance(message, SupplyingAgencyMessage)
+    rid = message.header.requesting_agency_request_id.strip()
+    needs_request = _supplier_rule(message).main is not None
+    return _prepare_action(session, sender_isil, PeerRole.SUPPLIER, rid, needs_request)
+
+
+def handle_supplying_agency_message(
+    session: Session,
+    parsed: ParsedMessage,
+    sender_isil: str,
+    now: datetime,
+    prepared: PreparedAction | None = None,
 ) -> tuple[ErrorData, ...]:
     """A peer we asked as lender answers on its attempt."""
     message = parsed.message
     assert isinstance(message, SupplyingAgencyMessage)
     rid = message.header.requesting_agency_request_id.strip()
-    link = find_link(session, sender_isil, PeerRole.SUPPLIER, rid)
+    link = prepared.link if prepared is not None else find_link(session, sender_isil, PeerRole.SUPPLIER, rid)
     if link is None:
         return (
             _unknown(
@@ -220,7 +350,7 @@ def handle_supplying_agency_message(
         note_supplier_request_id(session, link, message.header.supplying_agency_request_id)
     info = message.message_info
     status = message.status_info.status
-    rule = lifecycle.supplier_rule(info.reason_for_message, info.answer_yes_no, status)
+    rule = _supplier_rule(message)
     reason = info.note
     if status is Status.UNFILLED:
         why = info.reason_unfilled.value if info.reason_unfilled else None
@@ -252,10 +382,16 @@ def handle_supplying_agency_message(
         now=now,
         data=data,
         attempt_position=link.position,
+        read_before=prepared.loaded if prepared is not None else None,
+        links=prepared.links if prepared is not None else None,
     )
     return ()
 
 
-register_handler("request", handle_request)
-register_handler("requestingAgencyMessage", handle_requesting_agency_message)
-register_handler("supplyingAgencyMessage", handle_supplying_agency_message)
+register_prepared_handler("request", prepare_request, handle_request)
+register_prepared_handler(
+    "requestingAgencyMessage", prepare_requesting_agency_message, handle_requesting_agency_message
+)
+register_prepared_handler(
+    "supplyingAgencyMessage", prepare_supplying_agency_message, handle_supplying_agency_message
+)

@@ -90,8 +90,10 @@ def add_link(
     supplying_agency_request_id: str | None = None,
     position: int | None = None,
 ) -> Link:
-    """Record that a peer takes part in a request."""
-    session.execute(
+    """Record that a peer takes part in a request (already written to the database)."""
+    # On the session's connection: the insert needs none of the session's pending changes, so they
+    # are not flushed here but with the caller's next flush, in one round.
+    session.connection().execute(
         _ADD,
         {
             "request_id": request_id,
@@ -154,6 +156,23 @@ def links_of(session: Session, request_id: int) -> list[Link]:
         rows = session.execute(_OF_REQUEST, {"request": request_id})
         links = known[request_id] = [_link(r) for r in rows]
     return list(links)
+
+
+def remember_links(session: Session, request_id: int, links: Sequence[Link]) -> None:
+    """Tell this session a request's links, as read elsewhere (before the write transaction) or known
+    to be none (a request just created), so that :func:`links_of` need not read them.
+
+    The caller vouches that they are current: links are added only together with a change to their
+    request (whose version then changes), and :func:`note_supplier_request_id` only fills a missing
+    supplier id (see :func:`complete_links`).
+    """
+    _known(session)[request_id] = list(links)
+
+
+def complete_links(links: Sequence[Link]) -> bool:
+    """True when no link still waits for its supplier's request id: such links cannot change without
+    a change to their request, so a copy read earlier is current as long as the request is."""
+    return all(link.supplying_agency_request_id is not None for link in links)
 
 
 def note_supplier_request_id(session: Session, link: Link, supplying_agency_request_id: str) -> None:

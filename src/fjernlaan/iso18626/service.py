@@ -3,10 +3,12 @@
 Inbound (:func:`receive`), in this order: size limit → parse → identify the sender (the requesting
 agency of a request or requestingAgencyMessage, the supplying agency of a supplyingAgencyMessage; agency
 id type ISIL) → authenticate against the peer's credentials (bearer token or accountId + securityCode)
-→ deduplicate (a peer's retry gets the first confirmation back byte for byte) → dispatch to the handler
-registered for the message kind. Every message leaves a row in the inbound log; only authenticated
-messages get a dedupe key. Areas plug in with :func:`register_handler`; until the lending area does, a
-message kind without a handler is answered ERROR ``UnsupportedActionType``.
+→ the handler's reads (its :data:`Prepare`, before the first write: on SQLite the write lock is then
+held only for the writes) → deduplicate (a peer's retry gets the first confirmation back byte for
+byte) → dispatch to the handler registered for the message kind. Every message leaves a row in the
+inbound log; only authenticated messages get a dedupe key. Areas plug in with :func:`register_handler`
+(or :func:`register_prepared_handler`); until the lending area does, a message kind without a handler
+is answered ERROR ``UnsupportedActionType``.
 
 Outbound (:func:`queue_message`): the message is built for the peer's version, checked against the
 official XSD, given the peer's quirks, and put in the outbox on channel ``iso18626``; the worker sends
@@ -34,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fjernlaan.db.outbox import OutboxMessage, enqueue
-from fjernlaan.db.uow import Database
+from fjernlaan.db.uow import Database, reads_before_writes
 from fjernlaan.directory.model import InvalidIsil, normalise_isil
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.errors import DomainError, NotFound
@@ -135,7 +137,28 @@ logs the message: raising :class:`~fjernlaan.errors.DomainError` (or returning e
 changes and answers ERROR, while the log row and confirmation are kept.
 """
 
-HANDLERS: dict[str, Handler] = {}
+Prepare = Callable[[Session, ParsedMessage, str, datetime], Any]
+"""Reads what a handler will need, before the message is logged: ``(session, parsed, sender_isil,
+now)``, returning anything the matching :data:`PreparedHandler` takes as its last argument.
+
+On SQLite the session is a read-only one on a WAL snapshot outside the write transaction (see
+:func:`fjernlaan.db.uow.reads_before_writes`), so the database's one write lock is not held while
+it reads; what it read may be stale by the time the handler runs, which must check that it is not
+(or read again). It must not write. A :class:`~fjernlaan.errors.DomainError` it raises is ignored:
+the handler then runs without preparation (None) and gives the proper answer itself.
+"""
+
+PreparedHandler = Callable[[Session, ParsedMessage, str, datetime, Any], tuple[ErrorData, ...]]
+"""A :data:`Handler` that also takes what its :data:`Prepare` read (None when nothing was)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Registered:
+    handle: PreparedHandler
+    prepare: Prepare | None = None
+
+
+HANDLERS: dict[str, _Registered] = {}
 
 
 def register_handler(kind: str, handler: Handler) -> None:
@@ -143,7 +166,29 @@ def register_handler(kind: str, handler: Handler) -> None:
     ``requestingAgencyMessage``)."""
     if kind not in INBOUND_KINDS:
         raise ValueError(f"{kind!r} is not an inbound ISO 18626 message kind")
-    HANDLERS[kind] = handler
+    HANDLERS[kind] = _Registered(
+        lambda session, parsed, isil, now, _prepared: handler(session, parsed, isil, now)
+    )
+
+
+def register_prepared_handler(kind: str, prepare: Prepare, handler: PreparedHandler) -> None:
+    """Like :func:`register_handler`, with the reads done first by ``prepare`` outside the write
+    transaction (see :data:`Prepare`); ``handler`` gets their result."""
+    if kind not in INBOUND_KINDS:
+        raise ValueError(f"{kind!r} is not an inbound ISO 18626 message kind")
+    HANDLERS[kind] = _Registered(handler, prepare)
+
+
+def _prepare(
+    session: Session, registered: _Registered, parsed: ParsedMessage, isil: str, now: datetime
+) -> Any:
+    if registered.prepare is None:
+        return None
+    try:
+        with reads_before_writes(session) as reads:
+            return registered.prepare(reads, parsed, isil, now)
+    except DomainError:
+        return None  # the handler reads again and answers
 
 
 class Outcome(StrEnum):
@@ -383,8 +428,10 @@ def clear_peer_cache() -> None:
 
 
 def _db_key(session: Session) -> str:
-    bind = session.get_bind()
-    return f"{id(bind)}:{bind.engine.url!r}"
+    # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
+    # a message's sender is identified through one and its answer queued through the other.
+    engine = session.get_bind().engine
+    return f"{id(engine.pool)}:{engine.url!r}"
 
 
 def peer_settings(session: Session, isil: str) -> PeerSettings | None:
@@ -512,7 +559,8 @@ def receive(
     claimed = sender_of(message)[1]
     claimed_value = claimed.value if claimed else None
 
-    peer, error, outcome = _identify(session, parsed)
+    with reads_before_writes(session) as reads:  # a cache miss reads without the write lock
+        peer, error, outcome = _identify(reads, parsed)
     if error is not None or peer is None:
         assert error is not None
         return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
@@ -523,6 +571,12 @@ def receive(
         return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
 
     key = dedupe_key(isil, parsed)
+    registered = HANDLERS.get(parsed.kind)
+    # Everything that only reads happens before the first write, which on SQLite takes the
+    # database's one write lock until the commit: the handler's reads (see `Prepare`) and the OK
+    # confirmation (rebuilt under the lock only when the handler refuses the message).
+    prepared = _prepare(session, registered, parsed, isil, now) if registered is not None else None
+    confirmed_ok = build_confirmation(parsed, timestamp_received=now, timestamp=now)
     # Claim the identity first: a concurrent delivery of the same message waits here on the unique
     # index (PostgreSQL) and then finds our row instead of applying the message again.
     row_id = _claim(
@@ -535,18 +589,19 @@ def receive(
             "requesting_agency_request_id": message.header.requesting_agency_request_id[:200],
             "dedupe_key": key,
             "body": body,
-            "confirmation": b"",
-            "message_status": MessageStatus.ERROR.value,
-            "outcome": Outcome.INTERNAL_ERROR.value,
+            # The answer it will most likely get, so that an applied message needs no UPDATE of
+            # its row (a refusal rewrites it; an unexpected failure rolls the whole row back).
+            "confirmation": confirmed_ok if registered is not None else b"",
+            "message_status": (MessageStatus.OK if registered is not None else MessageStatus.ERROR).value,
+            "outcome": (Outcome.APPLIED if registered is not None else Outcome.UNSUPPORTED).value,
             "times_received": 1,
         },
     )
     if row_id is None:
         return _replay(session, key, now)
 
-    handler = HANDLERS.get(parsed.kind)
     errors: tuple[ErrorData, ...]
-    if handler is None:
+    if registered is None:
         errors = (
             ErrorData(
                 ErrorType.UNSUPPORTED_ACTION_TYPE,
@@ -557,7 +612,7 @@ def receive(
     else:
         nested = session.begin_nested()
         try:
-            errors = tuple(handler(session, parsed, isil, now))
+            errors = tuple(registered.handle(session, parsed, isil, now, prepared))
         except (DomainError, Iso18626Error) as exc:
             nested.rollback()
             errors = (_error_from_exception(exc),)
@@ -569,7 +624,9 @@ def receive(
                 nested.rollback()
             else:
                 nested.commit()
-        outcome = Outcome.REFUSED if errors else Outcome.APPLIED
+        if not errors:  # the row already holds this answer
+            return Reception(confirmed_ok, True, Outcome.APPLIED, MessageStatus.OK)
+        outcome = Outcome.REFUSED
     confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=errors)
     session.execute(
         _ANSWERED,
@@ -577,18 +634,12 @@ def receive(
             "row_id": row_id,
             "confirmation": confirmation,
             "outcome": outcome.value,
-            "message_status": (MessageStatus.ERROR if errors else MessageStatus.OK).value,
-            "error_type": errors[0].type.value if errors else None,
-            "error_value": errors[0].value if errors else None,
+            "message_status": MessageStatus.ERROR.value,
+            "error_type": errors[0].type.value,
+            "error_value": errors[0].value,
         },
     )
-    return Reception(
-        confirmation,
-        outcome is Outcome.APPLIED,
-        outcome,
-        MessageStatus.ERROR if errors else MessageStatus.OK,
-        error=errors[0] if errors else None,
-    )
+    return Reception(confirmation, False, outcome, MessageStatus.ERROR, error=errors[0])
 
 
 def _claim(session: Session, values: dict[str, Any]) -> int | None:

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.directory import service as directory
@@ -27,7 +28,15 @@ from fjernlaan.directory.model import Library
 from fjernlaan.errors import DomainError
 from fjernlaan.iso18626 import lifecycle
 from fjernlaan.iso18626 import model as iso
-from fjernlaan.iso18626.links import Link, PeerRole, add_link, is_peer, links_of, peer_version
+from fjernlaan.iso18626.links import (
+    Link,
+    PeerRole,
+    add_link,
+    is_peer,
+    links_of,
+    peer_version,
+    remember_links,
+)
 from fjernlaan.iso18626.service import queue_message
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
@@ -35,6 +44,10 @@ from fjernlaan.lending.store import EventRow, RequestRow
 
 R = lm.RequesterState
 S = lm.SupplierState
+
+
+_REQUESTS = cast(Table, RequestRow.__table__)
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 
 
 def _ordering_key(request_id: int) -> str:
@@ -79,50 +92,84 @@ def place_for_peer(
     today = now.date()
     if need_before is None or need_before <= today:
         need_before = today + timedelta(days=principles.defaults.need_before_days)
-    row = RequestRow(
-        state=R.SUBMITTED.value,
-        service_type=service_type.value,
-        requester_isil=requester.isil,
-        pickup_isil=requester.isil,
-        patron_id=None,
-        patron_category="adult",
-        placed_by=lm.Role.PEER.value,
-        record_pk=record_pk,
-        title=title,
-        citation=citation,
-        needs_sourcing=record_pk is None,
-        principles_version=principles.version,
-        renewals_used=0,
-        reminders_sent=0,
-        need_before=need_before,
-        pickup_window_days=requester.policy.pickup_window_days,
-        created_at=now,
-        updated_at=now,
-    )
+    values: dict[str, Any] = {
+        "version": 1,
+        "state": R.SUBMITTED.value,
+        "service_type": service_type.value,
+        "delivered_as": None,
+        "requester_isil": requester.isil,
+        "pickup_isil": requester.isil,
+        "patron_id": None,
+        "patron_category": "adult",
+        "placed_by": lm.Role.PEER.value,
+        "record_pk": record_pk,
+        "title": title,
+        "citation": citation,
+        "needs_sourcing": record_pk is None,
+        "principles_version": principles.version,
+        "position": None,
+        "current_lender_isil": None,
+        "renewals_used": 0,
+        "need_before": need_before,
+        "pickup_window_days": requester.policy.pickup_window_days,
+        "answer_due": None,
+        "due_date": None,
+        "pickup_due": None,
+        "next_reminder_on": None,
+        "reminders_sent": 0,
+        "next_deadline": None,
+        "attention": None,
+        "replacement_charge_dkk": None,
+        "created_at": now,
+        "updated_at": now,
+        "ended_at": None,
+    }
+    # One Core INSERT for the id (the ORM's insert costs more CPU, and on SQLite it runs under the
+    # write lock); every column is set, so the row joins the session as if loaded and the steps
+    # that follow end in one versioned UPDATE.
+    request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
+    row = RequestRow(id=request_id, **values)
+    make_transient_to_detached(row)
     session.add(row)
-    session.flush()
-    session.add(
-        EventRow(
-            request_id=row.id,
-            at=now,
-            side=lm.Side.REQUESTER.value,
-            action="place",
-            from_state=None,
-            to_state=R.SUBMITTED.value,
-            by_role=lm.Role.PEER.value,
-            by_isil=requester.isil,
-            reason=f"ISO 18626 request from {requester.isil} under the {principles.version} principles"
-            + (f": {note}" if note else ""),
-        )
+    remember_links(session, row.id, [])  # a new request: no peer takes part in it yet
+    placed = EventRow(
+        request_id=row.id,
+        at=now,
+        side=lm.Side.REQUESTER.value,
+        action="place",
+        from_state=None,
+        to_state=R.SUBMITTED.value,
+        by_role=lm.Role.PEER.value,
+        by_isil=requester.isil,
+        reason=f"ISO 18626 request from {requester.isil} under the {principles.version} principles"
+        + (f": {note}" if note else ""),
     )
-    loaded = lending.Loaded(row, [], [])
-    lending.apply(session, loaded, lm.Action.VALIDATE, lending.SYSTEM, now)
+    session.add(placed)
+    loaded = lending.Loaded(row, [], [], [placed])
+    # Written by route's flush (or the caller's commit) with the steps that follow.
+    lending.apply(session, loaded, lm.Action.VALIDATE, lending.SYSTEM, now, flush=False)
     return loaded
 
 
-def route(session: Session, loaded: lending.Loaded, principles_name: str, now: datetime) -> None:
-    """Route a validated request: build the rota and ask the first lender, or leave it to staff to
-    source a free-form citation."""
+def rota_for_peer(
+    session: Session, record_pk: int, requester_isil: str, principles_name: str, now: datetime
+) -> lm.Rota:
+    """The rota for a peer's request of a catalogue record (reads only: it may be built before the
+    write transaction, as placing a request does, and given to :func:`route`)."""
+    requester = _library(session, requester_isil)
+    principles = lending.principles_named(principles_name)
+    return lending.rota_for_record(session, record_pk, requester, principles, now)
+
+
+def route(
+    session: Session,
+    loaded: lending.Loaded,
+    principles_name: str,
+    now: datetime,
+    rota: lm.Rota | None = None,
+) -> None:
+    """Route a validated request: build the rota (unless given, see :func:`rota_for_peer`) and ask
+    the first lender, or leave it to staff to source a free-form citation."""
     row = loaded.row
     if row.record_pk is None:
         lending.apply(
@@ -134,16 +181,16 @@ def route(session: Session, loaded: lending.Loaded, principles_name: str, now: d
             lm.ActionInput(reason="not in the catalogue: staff source it"),
         )
         return
-    requester = _library(session, row.requester_isil)
-    principles = lending.principles_named(principles_name)
-    rota = lending.rota_for_record(session, row.record_pk, requester, principles, now)
-    lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now)
+    if rota is None:
+        rota = rota_for_peer(session, row.record_pk, row.requester_isil, principles_name, now)
+    # The steps change the rows in memory; one flush at the end writes them all.
+    lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now, flush=False)
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
         rota = lm.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
     lending._store_rota(session, loaded, rota, lending._libraries(session))
-    session.flush()
-    lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now)
+    lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now, flush=False)
+    lending.flush_request(session, loaded)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,8 +211,15 @@ def apply_rule(
     now: datetime,
     data: lm.ActionInput | None = None,
     attempt_position: int | None = None,
+    read_before: lending.Loaded | None = None,
+    links: list[Link] | None = None,
 ) -> bool:
     """Apply a peer's message to a request; False when it was already applied (nothing changed).
+
+    ``read_before`` is the request as read before the write transaction (see
+    :func:`fjernlaan.lending.service.load_for_change`) and ``links`` its peers' links read with it
+    (see :func:`fjernlaan.iso18626.links.remember_links`); they are used only if the request has not
+    changed since.
 
     ``attempt_position`` (a peer supplier's message) names the peer's attempt: its supplier state
     decides whether the message was applied before, and a message about an attempt that is no longer
@@ -174,7 +228,7 @@ def apply_rule(
     """
     if rule.main is None:
         return False
-    loaded = lending.load(session, request_id, lock=True)
+    loaded = lending.load_for_change(session, request_id, read_before)
     aggregate = loaded.aggregate()
     if attempt_position is not None:
         attempt = next((a for a in aggregate.attempts if a.position == attempt_position), None)
@@ -189,17 +243,21 @@ def apply_rule(
             )
     elif aggregate.state.value in rule.done_in:
         return False
+    if loaded is read_before and links is not None:
+        remember_links(session, request_id, links)
     role = lm.Role.SYSTEM if rule.main is lm.Action.MARK_OVERDUE else lm.Role.PEER
     actor = lending.Actor(role, None, peer_isil)
     allowed = _allowed(aggregate, role)
+    # The steps change the loaded rows in memory and are written with one flush at the end.
     if rule.main not in allowed:
         for step in rule.bridge:
             if step in _allowed(loaded.aggregate(), role):
-                lending.apply(session, loaded, step, actor, now, data)
-    lending.apply(session, loaded, rule.main, actor, now, data)
+                lending.apply(session, loaded, step, actor, now, data, flush=False)
+    lending.apply(session, loaded, rule.main, actor, now, data, flush=False)
     for step in rule.after:
         if step in _allowed(loaded.aggregate(), role):
-            lending.apply(session, loaded, step, actor, now, data)
+            lending.apply(session, loaded, step, actor, now, data, flush=False)
+    lending.flush_request(session, loaded)
     return True
 
 

@@ -16,9 +16,9 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import Pool
 
@@ -265,6 +265,9 @@ def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
     return {name: getattr(terms, name) for name in _TERMS_FIELDS}
 
 
+_VERSION_OF = select(RequestRow.version).where(RequestRow.id == bindparam("id"))
+
+
 def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
     """The request's rows; `lock` takes the row lock (`FOR UPDATE` on PostgreSQL) for a change."""
     session.info.get(_PLACED_KEY, {}).pop(request_id, None)
@@ -280,6 +283,34 @@ def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
         )
     )
     return Loaded(row, entries, attempts)
+
+
+def load_for_change(
+    session: Session, request_id: int, read_before: Loaded | None, *, lock: bool = True
+) -> Loaded:
+    """The request's rows for a change, reusing `read_before` when it is still current.
+
+    `read_before` was loaded outside the write transaction (`reads_before_writes`), so that on
+    SQLite the write lock is not held while reading. It is reused when the request's `version` is
+    still the one it was read at: every change to a request, its attempts or its rota goes through
+    an update of the request row, which raises the version, and the version is read here inside
+    the write transaction, which on SQLite already holds the one write lock, so nothing can change
+    between this check and the commit (the versioned UPDATE would refuse a stale row anyway).
+    Otherwise, and without `read_before`, the rows are loaded again (`lock`: with the row lock).
+    """
+    if read_before is not None and read_before.row.id == request_id and not read_before.new_events:
+        rows = [read_before.row, *read_before.entries, *read_before.attempts]
+        current = session.execute(_VERSION_OF, {"id": request_id}).scalar_one_or_none()
+        if current == read_before.row.version and all(_can_join(session, r) for r in rows):
+            session.add_all(rows)
+            return read_before
+    return load(session, request_id, lock=lock)
+
+
+def _can_join(session: Session, obj: object) -> bool:
+    """True for a row read in a session of its own (detached) that this session has not loaded."""
+    state: InstanceState[Any] = sa_inspect(obj)
+    return state.detached and state.key is not None and state.key not in session.identity_map
 
 
 @dataclass(frozen=True)
@@ -397,14 +428,32 @@ def apply(
     actor: Actor,
     now: datetime,
     data: lm.ActionInput | None = None,
+    *,
+    flush: bool = True,
 ) -> lm.Outcome:
     """Apply one action to a loaded request and store the result, its events and its messages.
 
     An illegal transition is a `Conflict` (409) carrying the current states and the allowed actions.
+    `flush=False` leaves the writes in the session for one `flush_request` after several steps (each
+    flush is a round of statements, and on SQLite they run under the one write lock).
     """
     outcome = _apply(session, loaded, action, actor, now, data)
-    _flush(session, loaded.row)
+    if flush:
+        _flush(session, loaded.row)
     return outcome
+
+
+def flush_request(session: Session, loaded: Loaded) -> None:
+    """Write what `apply(..., flush=False)` left in the session, as the last step of a use case; a
+    request changed by someone else meanwhile is a `Conflict`.
+
+    New events, rota entries and attempts go in with one executemany INSERT per table (see
+    `_insert_new_rows`), as placing does: nothing reads their ids back, and the ORM's bookkeeping for
+    each cost more than the statement. They leave the session, so later changes to them in the same
+    transaction would not be written: nothing may apply to `loaded` after this.
+    """
+    _insert_new_rows(session, loaded.row.id, loaded, from_session=True)
+    _flush(session, loaded.row)
 
 
 def _flush(session: Session, row: RequestRow) -> None:
@@ -863,14 +912,17 @@ _CHILD_COLUMNS = {
 _CHILD_INSERTS = {t: insert(t) for t in _CHILD_TABLES}
 
 
-def _insert_new_rows(session: Session, request_id: int, loaded: Loaded) -> None:
-    """Insert a new request's events, rota and attempt with one executemany INSERT per table.
+def _insert_new_rows(
+    session: Session, request_id: int, loaded: Loaded, *, from_session: bool = False
+) -> None:
+    """Insert a request's new events, rota entries and attempts with one executemany INSERT per table.
 
     The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
     primary keys read back, history) cost more than the placement's own work; nothing reads these
-    rows' ids. They never join the session and stay usable as plain values (`view` answers from
-    them). Every column but the id is set by the code that made the row (column defaults apply only
-    in the ORM's flush).
+    rows' ids. Placing stages them outside the session; with ``from_session`` (steps applied with
+    ``flush=False``) the ones the session holds as pending leave it first, and rows already written
+    are skipped. Either way they stay usable as plain values (`view` answers from them). Every column
+    but the id is set by the code that made the row (column defaults apply only in the ORM's flush).
     """
     by_table: list[tuple[Table, Sequence[EventRow | RotaEntryRow | AttemptRow]]] = [
         (_CHILD_TABLES[0], loaded.new_events),
@@ -879,6 +931,10 @@ def _insert_new_rows(session: Session, request_id: int, loaded: Loaded) -> None:
     ]
     connection = session.connection()
     for table, rows in by_table:
+        if from_session:
+            rows = [obj for obj in rows if cast(InstanceState[Any], sa_inspect(obj)).pending]
+            for obj in rows:
+                session.expunge(obj)
         if not rows:
             continue
         columns = _CHILD_COLUMNS[table]

@@ -20,6 +20,7 @@ from fjernlaan.catalogue.sru import router as sru_router
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
+from fjernlaan.iso18626.api import FastIso18626
 from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
 from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
@@ -112,4 +113,5 @@ def create_app(
     app.include_router(network_pages)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.add_middleware(FastIso18626)
     return app
