@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 from sqlalchemy import select
@@ -87,17 +88,17 @@ class _LockWatch:
     def installed(self) -> Iterator[None]:
         acquire, release = _WriterLock.acquire, _WriterLock.release
 
-        def timed_acquire(lock: _WriterLock) -> bool:
-            got = acquire(lock)
+        def timed_acquire(lock: _WriterLock, info: dict[Any, Any]) -> bool:
+            got = acquire(lock, info)
             self._started = (time.perf_counter(), time.thread_time()) if self.on else None
             return got
 
-        def timed_release(lock: _WriterLock) -> None:
+        def timed_release(lock: _WriterLock, info: dict[Any, Any]) -> None:
             if self._started is not None:
                 self.wall += time.perf_counter() - self._started[0]
                 self.cpu += time.thread_time() - self._started[1]
                 self._started = None
-            release(lock)
+            release(lock, info)
 
         _WriterLock.acquire, _WriterLock.release = timed_acquire, timed_release  # type: ignore[method-assign]
         try:
