@@ -333,12 +333,17 @@ def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapp
 
 
 def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
-    """Replace `loaded.entries` with rows for `rota` (the session is the caller's business)."""
+    """Replace `loaded.entries` with rows for `rota` (the session is the caller's business).
+
+    A lender already on the rota keeps the terms it was put there with (the request was made on
+    them); only a new lender takes its terms from the directory as it is now.
+    """
+    earlier = {e.isil: e.terms for e in loaded.rota if e.terms}
     loaded.entries = []
     for position, candidate in enumerate(rota.candidates):
         lib = libraries.get(candidate.isil)
         terms = lm.LenderTerms.from_library(lib) if lib is not None else lm.LenderTerms(candidate.isil)
-        old = next((e for e in loaded.rota if e.isil == candidate.isil and e.terms), None)
+        old_terms = earlier.get(candidate.isil)
         loaded.entries.append(
             RotaEntryRow(
                 request_id=loaded.row.id,
@@ -348,7 +353,7 @@ def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) 
                 score=candidate.score,
                 via_isil=candidate.via_isil,
                 reasons=list(candidate.reasons),
-                terms=old.terms if old is not None else _terms_json(terms),
+                terms=old_terms if old_terms is not None else _terms_json(terms),
             )
         )
     for exclusion in rota.excluded:

@@ -373,3 +373,35 @@ def test_each_lender_gets_one_daily_digest_of_requests_waiting_for_its_answer(
     body = digests[0].get_content()
     assert f"#{first}" in body and f"#{second}" in body
     assert lender  # the digest goes to the lender both requests wait for
+
+
+def test_a_reordered_rota_keeps_the_terms_its_lenders_were_put_there_with(world: Any) -> None:
+    from sqlalchemy import select
+
+    from fjernlaan.directory.store import LibraryRow, PolicyRow
+    from fjernlaan.lending import service as lending_service
+    from fjernlaan.lending.store import RotaEntryRow
+
+    placed = place(world)
+    request_id = placed["id"]
+    rota = [e["isil"] for e in placed["rota"]]
+
+    def loan_periods() -> dict[str, int]:
+        with world.db.unit_of_work() as session:
+            rows = session.scalars(select(RotaEntryRow).where(RotaEntryRow.request_id == request_id))
+            return {row.isil: row.terms["loan_period_days"] for row in rows if row.terms}
+
+    before = loan_periods()
+    # The lender changes its policy after the request was made; the request keeps the old terms.
+    with world.db.unit_of_work() as session:
+        library = session.get(LibraryRow, rota[3])
+        assert library is not None
+        if library.policy is None:
+            library.policy = PolicyRow(library_isil=rota[3])
+        library.policy.loan_period_days = before[rota[3]] + 7
+    lending_service.clear_caches()
+    response = world.client.post(
+        f"{URL}/{request_id}/rota/order", json={"isils": [rota[3]]}, headers=_headers(world, REQUESTER)
+    )
+    assert response.status_code == 200, response.text
+    assert loan_periods() == before
