@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from lxml import etree
 from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue.cqlquery import INDEXES, CqlDiagnostic, translate
 from fjernlaan.catalogue.model import Record
 from fjernlaan.catalogue.search import search
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import ReadOnlySessionDep
 
 router = APIRouter(tags=["sru"])
 
@@ -257,7 +258,7 @@ async def _params(request: Request) -> dict[str, str]:
 
 
 @router.api_route("/sru", methods=["GET", "POST"], summary="SRU 2.0 (and 1.2): explain and searchRetrieve")
-async def sru(request: Request, session: SessionDep) -> Response:
+async def sru(request: Request, session: ReadOnlySessionDep) -> Response:
     params = await _params(request)
     version = params.get("version") or "2.0"
     answer = _Answer(version)
@@ -269,7 +270,8 @@ async def sru(request: Request, session: SessionDep) -> Response:
     if operation == "explain":
         return _xml(_explain(answer, request))
     if operation == "searchRetrieve":
-        return _xml(_search_retrieve(answer, params, session))
+        # The search talks to the database: in the thread pool, never blocking the event loop.
+        return _xml(await run_in_threadpool(_search_retrieve, answer, params, session))
     root = answer.root("searchRetrieveResponse")
     answer.diagnostics(
         root, _Diagnostic(4, "unsupported operation; use explain or searchRetrieve", operation)

@@ -131,6 +131,18 @@ async def current_principal(
 
 
 SessionDep = Annotated[Session, Depends(unit_of_work)]
+
+
+async def read_only_unit_of_work(session: SessionDep) -> Session:
+    """The session of a route that only reads whoever calls it (SRU, for one): on SQLite it takes
+    no write lock, so it neither queues behind writers nor holds others up while it reads."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        session.bind = read_only(bind)
+    return session
+
+
+ReadOnlySessionDep = Annotated[Session, Depends(read_only_unit_of_work)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from lxml import etree
+from sqlalchemy import text
 
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
@@ -206,3 +207,13 @@ def test_sru_unknown_schema_is_diagnostic_66(client: TestClient, seeded: Databas
         root.findtext("sru:diagnostics/diag:diagnostic/diag:uri", namespaces=SRU2)
         == "info:srw/diagnostic/1/66"
     )
+
+
+def test_sru_answers_while_a_writer_holds_the_database(client: TestClient, seeded: Database) -> None:
+    # SRU only reads: it must not queue behind (or, on the event loop, stall) a writer. The writer
+    # here keeps its transaction open until SRU has answered.
+    _catalogue(seeded)
+    with seeded.unit_of_work() as writer:
+        writer.execute(text("UPDATE records SET title = title WHERE id = -1"))
+        root = _sru(client, query='dc.title = "århus"', maximumRecords=1)
+    assert root.findtext("sru:numberOfRecords", namespaces=SRU2) == "3"
