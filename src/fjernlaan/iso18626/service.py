@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fjernlaan.db.engine import read_only
 from fjernlaan.db.outbox import OutboxMessage, enqueue
 from fjernlaan.db.uow import Database, reads_before_writes
 from fjernlaan.directory.model import InvalidIsil, normalise_isil
@@ -846,8 +847,9 @@ def outbound_token(db: Database, isil: str | None, settings: Settings) -> str | 
     """The bearer token to present to the peer ``isil``: the one it issued to us, else the hub's
     ``iso18626_outbound_token`` setting, else None (no Authorization header)."""
     if isil:
-        with db.unit_of_work() as session:
-            own = session.scalar(select(PeerRow.outbound_token).where(PeerRow.library_isil == isil))
+        # A read: on SQLite it must not take the write lock the server's writers queue on.
+        with read_only(db.engine).connect() as connection:
+            own = connection.scalar(select(PeerRow.outbound_token).where(PeerRow.library_isil == isil))
         if own:
             return own
     return settings.iso18626_outbound_token or None

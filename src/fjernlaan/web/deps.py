@@ -102,10 +102,16 @@ async def optional_principal(
     principal = _cached_principal(request, session)
     if principal is None:
         principal = await run_in_threadpool(_principal_and_commit, request, session)
-    bind = session.get_bind()
-    if request.method in _READ_ONLY_METHODS and isinstance(bind, Engine):
-        session.bind = read_only(bind)
+    if request.method in _READ_ONLY_METHODS:
+        _only_reads(session)
     return principal
+
+
+def _only_reads(session: Session) -> None:
+    # From here on the session's transactions only read: on SQLite they take no write lock.
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        session.bind = read_only(bind)
 
 
 def _cached_principal(request: Request, session: Session) -> Principal | None:
@@ -136,9 +142,7 @@ SessionDep = Annotated[Session, Depends(unit_of_work)]
 async def read_only_unit_of_work(session: SessionDep) -> Session:
     """The session of a route that only reads whoever calls it (SRU, for one): on SQLite it takes
     no write lock, so it neither queues behind writers nor holds others up while it reads."""
-    bind = session.get_bind()
-    if isinstance(bind, Engine):
-        session.bind = read_only(bind)
+    _only_reads(session)
     return session
 
 

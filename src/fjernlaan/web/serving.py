@@ -59,34 +59,35 @@ def serve_many(host: str, port: int, workers: int, *, access_log: bool) -> int:
     # SO_REUSEPORT lets any process of this user share the port, another hub included: a plain bind
     # first fails at once, with one clear error, when anything listens there already.
     listening_socket(host, port, reuse_port=False, listen=False).close()
-    # This one only holds the port until the processes' own sockets are bound. It never listens (the
-    # kernel would hand it connections nobody accepts).
+    # This one holds the port for as long as the processes run, so that no program without
+    # SO_REUSEPORT takes it between their starts. It never listens (the kernel would hand it
+    # connections nobody accepts).
     guard = listening_socket(host, port, reuse_port=True, listen=False)
     command = [sys.executable, "-m", "fjernlaan.cli", "serve", "--host", host, "--port", str(port)]
     command += ["--workers", "1", "--reuse-port", "--access-log" if access_log else "--no-access-log"]
     children = [subprocess.Popen(command) for _ in range(workers)]
-    guard.close()
     stopping = False
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+    def terminate() -> None:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        terminate()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
-            ended = [child for child in children if child.poll() is not None]
-            if ended or stopping:
-                break
+        while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.2)
-        stop(signal.SIGTERM, None)
+        terminate()
         codes = [child.wait() for child in children]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if stopping and not ended:
+        guard.close()
+    if stopping:
         return 0
     return next((code for code in codes if code), 0)
