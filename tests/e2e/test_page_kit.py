@@ -8,7 +8,6 @@ from playwright.sync_api import Page
 
 from browser_helpers import DEMO_STAFF, PHONE, assert_accessible, axe_violations, log_in, screenshot
 
-
 pytestmark = pytest.mark.e2e
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fjernlaan.errors import DomainError
-from fjernlaan.web.i18n import gettext
+from fjernlaan.web.i18n import N_, gettext
 from fjernlaan.web.kit import render, request_language
 
 PROBLEM = "application/problem+json"
@@ -51,12 +51,12 @@ def error_page(request: Request, status: int, detail: str | None = None) -> Resp
     """The error page in the kit's layout (message translated; no internals shown)."""
     lang = request_language(request)
     headings = {
-        403: "You may not do this",
-        404: "The page was not found",
-        500: "Something went wrong",
+        403: N_("You may not do this"),
+        404: N_("The page was not found"),
+        500: N_("Something went wrong"),
     }
-    heading = gettext(headings.get(status, "Something went wrong"), lang)
-    message = detail or gettext("Try again, or go back to the front page.", lang)
+    heading = gettext(headings.get(status, headings[500]), lang)
+    message = detail or gettext(N_("Try again, or go back to the front page."), lang)
     return render(request, "error.html", None, status_code=status, heading=heading, message=message)
 
 

@@ -22,7 +22,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
-def N_(message: str) -> str:
+def N_(message: str) -> str:  # noqa: N802 (gettext convention: pybabel extracts N_)
     """Mark a string for the catalogue (`pybabel extract` finds it) without translating it now."""
     return message
 

@@ -147,9 +147,9 @@ def _current_nav(path: str, items: list[NavItem]) -> str | None:
     # The longest href that prefixes the path is the current entry ("/staff/queues" → "/staff").
     best: str | None = None
     for item in items:
-        if path == item.href or path.startswith(item.href.rstrip("/") + "/"):
-            if best is None or len(item.href) > len(best):
-                best = item.href
+        matches = path == item.href or path.startswith(item.href.rstrip("/") + "/")
+        if matches and (best is None or len(item.href) > len(best)):
+            best = item.href
     return best
 
 
