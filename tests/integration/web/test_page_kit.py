@@ -89,8 +89,8 @@ def test_a_flash_message_shows_once_on_the_next_page(client: TestClient) -> None
     redirect = RedirectResponse("/staff", status_code=303)
     kit.flash(redirect, "Gemt: Ærø", "success")
     client.cookies.set(kit.FLASH_COOKIE, redirect.headers["set-cookie"].split(";")[0].split("=", 1)[1])
-    first = client.get("/staff").text
-    assert "Gemt: Ærø" in first and "alert-success" in first
+    first = client.get("/staff")
+    assert "Gemt: Ærø" in first.text and "alert-success" in first.text
     assert f'{kit.FLASH_COOKIE}=""' in first.headers["set-cookie"]  # shown once: the cookie is cleared
 
 
