@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fjernlaan.accounts.model import Actor, Role
-from fjernlaan.db.base import utcnow
+from fjernlaan.clock import SYSTEM_CLOCK, Clock, today
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
@@ -41,6 +41,9 @@ app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(principles_app, name="principles")
 app.add_typer(requests_app, name="requests")
+CLOCK: Clock = SYSTEM_CLOCK
+"""The clock every command takes its time from (a test may swap in a `FixedClock`)."""
+
 catalogue_app = typer.Typer(help="The union catalogue: import MARC records.", no_args_is_help=True)
 holdings_app = typer.Typer(help="Libraries' holdings in the union catalogue.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
@@ -84,7 +87,7 @@ def demo(
     database = _database()
     upgrade(database.engine)
     with database.unit_of_work() as session:
-        report = seed_demo(session, records=records)
+        report = seed_demo(session, CLOCK, records=records)
     made = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing new (already seeded)"
     console.print(f"demo network: {made}")
     table = Table(title="Demo accounts (demo data only: never use them in production)")
@@ -193,7 +196,7 @@ def users_token(
     from fjernlaan.accounts.service import audit, issue_token
 
     lifetime = days or get_settings().api_token_days
-    now = utcnow()
+    now = CLOCK.now()
     try:
         with _database().unit_of_work() as session:
             token = issue_token(session, username, label, now=now, days=lifetime)
@@ -217,7 +220,7 @@ def users_tokens(username: Annotated[str, typer.Argument(help="whose tokens")]) 
     """List a user's API tokens: id, label, created, expires, last used, state."""
     from fjernlaan.accounts.service import list_tokens
 
-    now = utcnow()
+    now = CLOCK.now()
     try:
         with _database().unit_of_work() as session:
             tokens = list_tokens(session, username)
@@ -250,7 +253,7 @@ def users_revoke(
 
     if (token_id is None) == (not all_tokens):
         raise _fail("give a token id or --all (not both)")
-    now = utcnow()
+    now = CLOCK.now()
     try:
         with _database().unit_of_work() as session:
             if token_id is not None:
@@ -267,7 +270,7 @@ def users_revoke(
 def _set_active(username: str, active: bool) -> None:
     from fjernlaan.accounts.service import audit, set_active
 
-    now = utcnow()
+    now = CLOCK.now()
     try:
         with _database().unit_of_work() as session:
             set_active(session, username, active, now)
@@ -420,7 +423,7 @@ def worker(
     settings = get_settings()
     database = _database()
     if once:
-        report = run_once(database, settings, _parse_now(now))
+        report = run_once(database, settings, _parse_now(now) or CLOCK.now())
         timers = ", ".join(f"{name} {n}" for name, n in sorted(report.timers.items())) or "none"
         console.print(
             f"timers: {timers}; outbox: sent {report.sent}, retry {report.retried}, failed {report.failed}"
@@ -428,7 +431,7 @@ def worker(
         return
     if now is not None:
         raise _fail("--now only goes with --once")
-    run_forever(database, settings, interval)
+    run_forever(database, settings, interval, clock=CLOCK)
 
 
 @outbox_app.command("list")
@@ -460,12 +463,11 @@ def outbox_list(
 @outbox_app.command("retry")
 def outbox_retry(message_id: Annotated[int, typer.Argument(help="the message's id")]) -> None:
     """Make a waiting or failed message due again now."""
-    from fjernlaan.db.base import utcnow
     from fjernlaan.jobs import retry_message
 
     try:
         with _database().unit_of_work() as session:
-            retry_message(session, message_id, utcnow())
+            retry_message(session, message_id, CLOCK.now())
     except DomainError as exc:
         raise _fail(exc.message) from exc
     console.print(f"message {message_id} will be sent on the worker's next pass")
@@ -658,7 +660,7 @@ def network_import_members(
         )
     try:
         with _database().unit_of_work() as session:
-            report = network.import_members(session, body_id, list(reader))
+            report = network.import_members(session, body_id, list(reader), today(CLOCK))
     except DomainError as exc:
         raise _fail(exc.message) from exc
     for position, reason in report.skipped:
@@ -794,7 +796,7 @@ def privacy_erase(
     from fjernlaan.privacy.service import erase
 
     retention = days or get_settings().patron_data_retention_days
-    moment = _parse_now(now) or utcnow()
+    moment = _parse_now(now) or CLOCK.now()
     with _database().unit_of_work() as session:
         report = erase(session, moment, retention, dry_run=dry_run, actor=_cli_actor(), via="cli")
     verb = "would erase" if dry_run else "erased"

@@ -20,11 +20,10 @@ from fjernlaan.accounts.model import (
     require_user_admin,
 )
 from fjernlaan.accounts.store import PatronRow
-from fjernlaan.db.base import utcnow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep, client_ip
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, client_ip
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -217,18 +216,16 @@ def _may_manage(session: SessionDep, principal: Principal, username: str, *, sel
     return user
 
 
-def _now() -> datetime:
-    return utcnow()
-
-
 @router.get(
     "/users/{username}/tokens",
     response_model=list[TokenOut],
     summary="A user's API tokens (the user, their library's admin, or a national admin)",
 )
-def list_user_tokens(username: UsernamePath, session: SessionDep, principal: PrincipalDep) -> list[TokenOut]:
+def list_user_tokens(
+    username: UsernamePath, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> list[TokenOut]:
     _may_manage(session, principal, username, self_ok=True)
-    now = _now()
+    now = clock.now()
     return [
         TokenOut(
             id=t.id,
@@ -250,12 +247,17 @@ def list_user_tokens(username: UsernamePath, session: SessionDep, principal: Pri
     summary="Issue an API token that expires (the user, their library's admin, or a national admin)",
 )
 def issue_user_token(
-    username: UsernamePath, body: TokenIn, request: Request, session: SessionDep, principal: PrincipalDep
+    username: UsernamePath,
+    body: TokenIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> TokenIssued:
     _may_manage(session, principal, username, self_ok=True)
     settings: Settings = request.app.state.settings
     days = body.days or settings.api_token_days
-    now = _now()
+    now = clock.now()
     token = service.issue_token(session, username, body.label, now=now, days=days)
     service.audit(
         session,
@@ -281,6 +283,7 @@ def revoke_user_token(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
+    clock: ClockDep,
 ) -> Response:
     _may_manage(session, principal, username, self_ok=True)
     service.revoke_token_id(session, username, token_id)
@@ -288,7 +291,7 @@ def revoke_user_token(
         session,
         Actor.of(principal, client_ip(request)),
         "token_revoked",
-        _now(),
+        clock.now(),
         target=f"user {username} token {token_id}",
         via=f"DELETE {request.url.path}",
     )
@@ -302,13 +305,18 @@ def revoke_user_token(
     summary="Deactivate or reactivate a user (their library's admin or a national admin)",
 )
 def patch_user(
-    username: UsernamePath, body: UserPatch, request: Request, session: SessionDep, principal: PrincipalDep
+    username: UsernamePath,
+    body: UserPatch,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> UserOut:
     """A deactivated user's login sessions end and their tokens stop working at once."""
     _may_manage(session, principal, username, self_ok=False)
     if not body.active and service.user_principal(session, username).user_id == principal.user_id:
         raise DomainError("you cannot deactivate yourself", field="active")
-    now = _now()
+    now = clock.now()
     user = service.set_active(session, username, body.active, now)
     service.audit(
         session,
@@ -328,10 +336,10 @@ def patch_user(
     summary="End every login session of a user (the user, their library's admin, or a national admin)",
 )
 def end_user_sessions(
-    username: UsernamePath, request: Request, session: SessionDep, principal: PrincipalDep
+    username: UsernamePath, request: Request, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> Response:
     user = _may_manage(session, principal, username, self_ok=True)
-    now = _now()
+    now = clock.now()
     ended = service.end_all_sessions(session, user.user_id, now)
     service.audit(
         session,

@@ -28,7 +28,7 @@ from fjernlaan.accounts.model import (
     check_new_user,
 )
 from fjernlaan.accounts.store import ApiTokenRow, AuditRow, PatronRow, UserRow, UserSessionRow
-from fjernlaan.db.base import utcnow
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotAuthenticated, NotFound
@@ -130,8 +130,8 @@ def issue_token(
     now: datetime | None = None,
     days: int = DEFAULT_TOKEN_DAYS,
 ) -> str:
-    """A new bearer token for the user, valid for ``days``; only its hash is stored, so it is shown
-    this once."""
+    """A new bearer token for the user, valid for ``days`` from ``now`` (default: the wall clock);
+    only its hash is stored, so it is shown this once."""
     user = find_user(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
@@ -139,7 +139,7 @@ def issue_token(
         raise Conflict(f"{username} is deactivated", field="username")
     if not 1 <= days <= 3650:
         raise DomainError("a token lives 1 to 3,650 days", field="days")
-    now = now or utcnow()
+    now = now or SYSTEM_CLOCK.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiTokenRow(
@@ -182,7 +182,7 @@ def _forget_user(user_id: int) -> None:
             del _token_cache[key]
 
 
-def cached_principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal | None:
+def cached_principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
     """The principal of a bearer token checked in the last TOKEN_CACHE_SECONDS, from memory (no I/O);
     None when it has to be looked up (or has expired since)."""
     key = (_bind_key(session), _token_hash(token))
@@ -191,15 +191,14 @@ def cached_principal_for_token(session: Session, token: str, now: datetime | Non
     if hit is None or time.monotonic() - hit[0] >= TOKEN_CACHE_SECONDS:
         return None
     expires_at = hit[2]
-    if expires_at is not None and (now or utcnow()) >= expires_at:
+    if expires_at is not None and now >= expires_at:
         return None
     return hit[1]
 
 
-def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
+def principal_for_token(session: Session, token: str, now: datetime) -> Principal:
     """The principal a bearer token belongs to; NotAuthenticated for an unknown, revoked or expired
-    one, or one whose user is deactivated."""
-    now = now or utcnow()
+    one, or one whose user is deactivated. `now` dates the token's last use and checks its expiry."""
     cached = cached_principal_for_token(session, token, now)
     if cached is not None:
         return cached

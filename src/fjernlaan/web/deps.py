@@ -20,7 +20,7 @@ from fjernlaan.accounts.service import (
     principal_for_session,
     principal_for_token,
 )
-from fjernlaan.db.base import utcnow
+from fjernlaan.clock import Clock
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
@@ -35,6 +35,15 @@ def get_db(request: Request) -> Database:
     """The hub's database."""
     db: Database = request.app.state.db
     return db
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock (`create_app(clock=...)`): every route takes its time from here."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -82,7 +91,7 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-        return principal_for_token(session, token.strip())
+        return principal_for_token(session, token.strip(), get_clock(request).now())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         settings = get_settings(request)
@@ -93,7 +102,7 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
         # The cookie only names a server-side session: logout, expiry or deactivation end it there,
         # whatever the browser still holds.
         if isinstance(data, dict) and isinstance(data.get("sid"), str):
-            return principal_for_session(session, data["sid"], utcnow())
+            return principal_for_session(session, data["sid"], get_clock(request).now())
     return None
 
 
@@ -112,7 +121,7 @@ def _audit_writes(request: Request, session: Session, principal: Principal) -> N
         action=getattr(endpoint, "__name__", "api"),
         via=f"{request.method} {request.url.path}",
         target=" ".join(f"{k}={v}" for k, v in params.items()) or None,
-        clock=utcnow,
+        clock=get_clock(request).now,
     )
 
 
@@ -147,7 +156,7 @@ def _cached_principal(request: Request, session: Session) -> Principal | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return cached_principal_for_token(session, token.strip())
+    return cached_principal_for_token(session, token.strip(), get_clock(request).now())
 
 
 def _principal_and_commit(request: Request, session: Session) -> Principal | None:

@@ -2,68 +2,57 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature
-from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Actor, Principal
 from fjernlaan.accounts.service import audit, authenticate, end_session, start_session
-from fjernlaan.db.base import utcnow
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
     SessionDep,
     client_ip,
+    get_clock,
     get_settings,
     optional_principal,
     session_serializer,
 )
-from fjernlaan.web.i18n import pick_language, translate
+from fjernlaan.web.i18n import gettext
+from fjernlaan.web.kit import (
+    LANG_COOKIE,
+    PATRON,
+    STAFF_ROLES,
+    Column,
+    Table,
+    TableQuery,
+    add_nav_item,
+    check_csrf,
+    nav_items,
+    render,
+    request_language,
+    role_of,
+)
+from fjernlaan.web.kit import N_ as N_
 
-TEMPLATES = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
-CSRF_COOKIE = "fjl_csrf"
-LANG_COOKIE = "fjl_lang"
+__all__ = ["LANG_COOKIE", "OptionalPrincipal", "check_csrf", "render", "router"]
+
 router = APIRouter(include_in_schema=False)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+STAFF_HOME = "/staff"
+PATRON_HOME = "/patron"
 
+add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
+add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
+add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
+add_nav_item(N_("My requests"), PATRON_HOME, {PATRON}, order=10)
 
-def _csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-
-
-def render(request: Request, template: str, principal: Principal | None, **context: Any) -> Response:
-    """Render a page in the caller's language, with a CSRF token for its forms."""
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
-    token = _csrf_token(request)
-    response = TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "t": lambda key: translate(key, lang),
-            "principal": principal,
-            "csrf_token": token,
-            **context,
-        },
-    )
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
-    return response
-
-
-def check_csrf(request: Request, submitted: str) -> bool:
-    """Double-submit check: the form's token must equal the cookie's."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie) and secrets.compare_digest(cookie or "", submitted)
+_PAGE_COLUMNS = [Column("label", N_("Page")), Column("href", N_("Address"))]
 
 
 def _safe_next(value: str) -> str:
@@ -93,14 +82,18 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+    lang = request_language(request)
     if not check_csrf(request, csrf_token):
         page = render(
-            request, "login.html", None, next_url=_safe_next(next), error=translate("csrf_failed", lang)
+            request,
+            "login.html",
+            None,
+            next_url=_safe_next(next),
+            error=gettext("The form has expired. Please try again.", lang),
         )
         page.status_code = 400
         return page
-    now = utcnow()
+    now = get_clock(request).now()
     ip = client_ip(request)
     try:
         principal = authenticate(session, username.strip(), password)
@@ -114,7 +107,7 @@ def login(
             "login.html",
             None,
             next_url=_safe_next(next),
-            error=translate("wrong_login", lang),
+            error=gettext("Wrong username or password.", lang),
             username=username,
         )
         page.status_code = 401
@@ -130,7 +123,10 @@ def login(
     )
     audit(session, Actor.of(principal, ip), "login", now, via="POST /login")
     session.commit()
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    landing = _safe_next(next)
+    if landing == "/":
+        landing = PATRON_HOME if role_of(principal) == PATRON else STAFF_HOME
+    response = RedirectResponse(landing, status_code=303)
     cookie = session_serializer(settings).dumps({"sid": session_id})
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.session_max_age_seconds
@@ -161,7 +157,7 @@ def _end_login_session(request: Request, session: Session) -> None:
         return
     if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
         return
-    now = utcnow()
+    now = get_clock(request).now()
     principal = end_session(session, data["sid"], now)
     if principal is not None:
         audit(session, Actor.of(principal, client_ip(request)), "logout", now, via="POST /logout")
@@ -174,3 +170,27 @@ def libraries_page(request: Request, session: SessionDep, principal: OptionalPri
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     items, total = directory.list_libraries(session, limit=1000)
     return render(request, "libraries.html", principal, libraries=items, total=total)
+
+
+def _kit_demo(request: Request, principal: Principal) -> Table:
+    items = nav_items(principal)
+    query = TableQuery.from_request(request, _PAGE_COLUMNS, default_sort="label", per_page=10)
+    key = query.sort or "label"
+    rows = sorted(items, key=lambda item: str(getattr(item, key)), reverse=query.descending)
+    return Table(_PAGE_COLUMNS, rows[query.offset : query.offset + query.limit], len(rows), query, "pages")
+
+
+@router.get(STAFF_HOME, response_class=HTMLResponse, response_model=None)
+def staff_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where staff land after logging in (the dashboard grows here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={STAFF_HOME}", status_code=303)
+    return render(request, "staff.html", principal, table=_kit_demo(request, principal))
+
+
+@router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
+def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where patrons land after logging in (their requests grow here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={PATRON_HOME}", status_code=303)
+    return render(request, "patron.html", principal, table=_kit_demo(request, principal))

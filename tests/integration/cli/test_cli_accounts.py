@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fjernlaan.accounts.service import principal_for_token
 from fjernlaan.cli import app
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
@@ -40,7 +41,7 @@ def _works(path: Path, token: str) -> bool:
     database = Database(make_engine(f"sqlite:///{path}"))
     try:
         with database.unit_of_work() as session:
-            principal_for_token(session, token)
+            principal_for_token(session, token, SYSTEM_CLOCK.now())
         return True
     except NotAuthenticated:
         return False

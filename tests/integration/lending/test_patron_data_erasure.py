@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 from fjernlaan.accounts.service import PatronIn, add_patron
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.outbox import enqueue
 from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
@@ -63,8 +62,8 @@ def _history(world: Any, settings: Settings) -> dict[str, int]:
     cancelled = _post(world, URL, REQUESTER, {"citation": citation, "card_number": SOREN[1]})
     _act(world, cancelled["id"], "cancel", REQUESTER, reason=f"{SOREN[0]} ({SOREN[2]}) fortrød")
     open_one = _post(world, URL, REQUESTER, {"record_id": world.record_id, "patron_id": aase})
-    run_once(world.db, settings, utcnow())  # the mails go out
-    now = utcnow()
+    run_once(world.db, settings, world.clock.now())  # the mails go out
+    now = world.clock.now()
     with world.db.unit_of_work() as session:
         session.add(
             RequestLinkRow(
@@ -145,7 +144,7 @@ def test_after_the_retention_period_nothing_of_the_patron_is_left_and_statistics
     # The worker's job with the retention period at 1 day, two days on.
     one_day = settings.model_copy(update={"patron_data_retention_days": 1})
     caplog.set_level(logging.INFO)
-    report = run_once(world.db, one_day, utcnow() + timedelta(days=2))
+    report = run_once(world.db, one_day, world.clock.now() + timedelta(days=2))
     assert report.timers["privacy.erase"] == 2
 
     assert _holding(world.db, SOREN) == []
@@ -160,7 +159,7 @@ def test_after_the_retention_period_nothing_of_the_patron_is_left_and_statistics
         assert still_open is not None and still_open.patron_id == ids["aase"]
     assert "patrons" in _holding(world.db, AASE)
     # A second pass finds nothing more to do.
-    assert run_once(world.db, one_day, utcnow() + timedelta(days=2)).timers["privacy.erase"] == 0
+    assert run_once(world.db, one_day, world.clock.now() + timedelta(days=2)).timers["privacy.erase"] == 0
 
 
 def test_nothing_is_erased_before_the_retention_period_is_over(
@@ -169,7 +168,7 @@ def test_nothing_is_erased_before_the_retention_period_is_over(
     _, settings = mail
     _history(world, settings)
     with world.db.unit_of_work() as session:
-        report = erase(session, utcnow() + timedelta(days=89), 90)
+        report = erase(session, world.clock.now() + timedelta(days=89), 90)
     assert (report.requests, report.patrons) == (0, 0)
     assert "patrons" in _holding(world.db, SOREN)
 
@@ -181,12 +180,12 @@ def test_a_dry_run_counts_and_changes_nothing(
     _history(world, settings)
     before = [v for v in _all_text(world.db) if v[0] != "audit_log"]
     with world.db.unit_of_work() as session:
-        report = erase(session, utcnow() + timedelta(days=2), 1, dry_run=True)
+        report = erase(session, world.clock.now() + timedelta(days=2), 1, dry_run=True)
     assert (report.requests, report.patrons, report.dry_run) == (2, 1, True)
     assert report.outbox_messages >= 2 and report.inbound_bodies == 2
     assert [v for v in _all_text(world.db) if v[0] != "audit_log"] == before
     with world.db.unit_of_work() as session:
-        real = erase(session, utcnow() + timedelta(days=2), 1)
+        real = erase(session, world.clock.now() + timedelta(days=2), 1)
     assert (real.requests, real.patrons, real.outbox_messages, real.inbound_bodies) == (
         report.requests,
         report.patrons,
@@ -217,5 +216,5 @@ def test_the_home_library_shows_and_downloads_what_the_hub_holds_about_a_patron(
     # A lender never sees it; after erasure there is nothing left to show.
     assert world.client.get(path, headers=world.staff_of("DK-714700")).status_code == 403
     with world.db.unit_of_work() as session:
-        erase(session, utcnow() + timedelta(days=2), 1)
+        erase(session, world.clock.now() + timedelta(days=2), 1)
     assert world.client.get(path, headers=world.staff_of(REQUESTER)).status_code == 404
