@@ -27,7 +27,7 @@ from fjernlaan.accounts.model import Actor, Patron, Principal, require_staff_of
 from fjernlaan.db import outbox
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import NotFound
-from fjernlaan.iso18626 import store as iso18626_store
+from fjernlaan.iso18626 import erasure as iso18626_erasure
 from fjernlaan.lending import service as lending
 from fjernlaan.privacy.model import ErasureReport, PersonalData, Scrubber, erasure_cutoff
 
@@ -68,7 +68,7 @@ def _count(session: Session, cutoff: datetime) -> ErasureReport:
     ids = [r.id for r in lending.ended_unerased(session, cutoff, limit=10**9)]
     still_used = _patrons_kept(session, patron_ids, set(ids))
     messages = len(outbox.messages_with_prefix(session, [f"lending:{i}:" for i in ids]))
-    bodies = iso18626_store.count_bodies(session, ids, cutoff)
+    bodies = iso18626_erasure.count_bodies(session, ids, cutoff)
     return ErasureReport(cutoff, True, requests, len(patron_ids - still_used), messages, bodies)
 
 
@@ -90,9 +90,9 @@ def _erase(session: Session, now: datetime, cutoff: datetime) -> ErasureReport:
         ids = [r.id for r in batch]
         lending.anonymise(session, ids, scrubber, now)
         messages += outbox.erase_messages(session, [f"lending:{i}:" for i in ids], scrubber.plain, now)
-        bodies += iso18626_store.erase_request_bodies(session, ids)
+        bodies += iso18626_erasure.erase_request_bodies(session, ids)
         requests += len(ids)
-    bodies += iso18626_store.erase_unlinked_bodies(session, cutoff)
+    bodies += iso18626_erasure.erase_unlinked_bodies(session, cutoff)
     orphans = touched_patrons - lending.patrons_with_requests(session, touched_patrons)
     patrons = accounts.delete_patrons(session, sorted(orphans))
     return ErasureReport(cutoff, False, requests, patrons, messages, bodies)
