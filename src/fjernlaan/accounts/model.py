@@ -85,3 +85,22 @@ def check_new_user(role: Role, library_isil: str | None) -> None:
     """Staff and library administrators belong to a library; the others may not need one."""
     if role in (Role.STAFF, Role.LIBRARY_ADMIN) and not library_isil:
         raise PermissionDenied(f"a {role.value} user must belong to a library")
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """A user as a library's administration page lists them (never the password hash)."""
+
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    library_isil: str | None
+    active: bool
+
+
+def can_manage_users_of(principal: Principal, library_isil: str) -> bool:
+    """A national admin manages every library's users; a library admin those of its own library."""
+    if principal.is_national_admin:
+        return True
+    return principal.role is Role.LIBRARY_ADMIN and principal.works_at(library_isil)

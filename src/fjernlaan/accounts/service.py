@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.model import Patron, PatronCategory, Principal, Role, check_new_user
+from fjernlaan.accounts.model import Patron, PatronCategory, Principal, Role, UserSummary, check_new_user
 from fjernlaan.accounts.store import ApiTokenRow, PatronRow, UserRow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
@@ -246,3 +246,30 @@ def find_patron(session: Session, home_library: str, card_number: str) -> Patron
             PatronRow.home_library_isil == normalise_isil(home_library), PatronRow.card_number == card_number
         )
     )
+
+
+def list_users(session: Session, library_isil: str) -> list[UserSummary]:
+    """The library's users (staff and administrators), by username."""
+    rows = session.scalars(
+        select(UserRow).where(UserRow.library_isil == normalise_isil(library_isil)).order_by(UserRow.username)
+    )
+    return [
+        UserSummary(
+            username=r.username,
+            display_name=r.display_name,
+            email=r.email,
+            role=Role(r.role),
+            library_isil=r.library_isil,
+            active=r.active,
+        )
+        for r in rows
+    ]
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Give the user a new password (an administrator's reset); the old one stops working at once."""
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    user.password_hash = hash_password(password)
+    session.flush()

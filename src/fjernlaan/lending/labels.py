@@ -119,9 +119,11 @@ def labels_page(request: Request, session: SessionDep, principal: OptionalPrinci
         return _render(request, principal, [], [], (), [("field-ids", exc.message)], status=400)
     found = shipping.shipments(session, principal.library_isil, ids)
     missing = tuple(i for i in ids if i not in {s.request_id for s in found})
-    places, hubs = _places(
-        session, {principal.library_isil} | {s.destination_isil for s in found}
-    ) if found else ({}, {})
+    places, hubs = (
+        _places(session, {principal.library_isil} | {s.destination_isil for s in found})
+        if found
+        else ({}, {})
+    )
     chosen = {int(v) for v in params.getlist("bundle") if v.isdigit()}
     by_destination: dict[str, list[Shipment]] = defaultdict(list)
     for shipment in found:
