@@ -24,7 +24,7 @@ from fjernlaan.web.i18n import N_, gettext
 from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
-kit.add_template_dir("accounts", Path(__file__).parent / "templates")
+kit.add_template_dir("accounts", Path(__file__).parent / "templates" / "accounts")
 
 ROLE_LABELS = {
     Role.STAFF: N_("ILL staff"),

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -41,7 +42,7 @@ from fjernlaan.web.i18n import N_, gettext
 from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
-kit.add_template_dir("directory", Path(__file__).parent / "templates")
+kit.add_template_dir("directory", Path(__file__).parent / "templates" / "directory")
 kit.add_nav_item(N_("My library"), "/admin/library", {kit.LIBRARY_ADMIN}, order=80)
 
 ADMIN_ROLES = (Role.LIBRARY_ADMIN, Role.COORDINATOR, Role.NATIONAL_ADMIN)
@@ -106,6 +107,7 @@ REQUESTER_LABELS = {
     for t, label in TYPE_LABELS.items()
     if t.value in {r.value for r in RequesterCategory}
 }
+CHECK_FIELD = N_("Check this field.")
 FIELD_MESSAGES = {
     "name": N_("Write the library's name (at most 200 characters)."),
     "email": N_("Write an e-mail address such as fjernlaan@bibliotek.dk."),
@@ -313,42 +315,16 @@ def _saved(request: Request, principal: Principal, isil: str, message: str) -> R
 # --- library details ------------------------------------------------------------------------------
 
 
-OptionalText = Annotated[str | None, Form()]
-
-
 @router.post("/admin/libraries/{isil}/details", response_model=None)
-def save_details(
-    request: Request,
-    isil: str,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    csrf_token: Annotated[str, Form()] = "",
-    name: OptionalText = None,
-    email: OptionalText = None,
-    type: OptionalText = None,
-    municipality_code: OptionalText = None,
-    region: OptionalText = None,
-    central_isil: OptionalText = None,
-    transport_hub: OptionalText = None,
-    iso18626_endpoint: OptionalText = None,
-    iso18626_version: OptionalText = None,
-    active: OptionalText = None,
+async def save_details(
+    request: Request, isil: str, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
     """Name and e-mail (the library's admin); the national fields too (a national admin only)."""
-    given = {
-        "csrf_token": csrf_token,
-        "name": name,
-        "email": email,
-        "type": type,
-        "municipality_code": municipality_code,
-        "region": region,
-        "central_isil": central_isil,
-        "transport_hub": transport_hub,
-        "iso18626_endpoint": iso18626_endpoint,
-        "iso18626_version": iso18626_version,
-        "active": active,
-    }
-    return _save_details(request, isil, session, principal, {k: v for k, v in given.items() if v is not None})
+    # Read raw: FastAPI's Form() turns an empty field into "not sent", and clearing a field (an
+    # e-mail, an ISO 18626 address) or sending a national field at all must be seen as such.
+    form = await request.form()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    return await run_in_threadpool(_save_details, request, isil, session, principal, fields)
 
 
 def _save_details(
@@ -369,25 +345,27 @@ def _save_details(
         data["active"] = values["active"] == "1"
     lang = kit.request_language(request)
     errors: dict[str, str] = {}
+    if "name" in values and not values["name"]:
+        errors["name"] = gettext(FIELD_MESSAGES["name"], lang)
     try:
         patch = LibraryPatch.model_validate(data)
-        if "name" in values and not values["name"]:
-            raise DomainError("name cannot be empty", field="name")
-        service.update_library(session, canonical, patch)
     except ValidationError as exc:
         for item in exc.errors():
             name = str(item["loc"][0]) if item["loc"] else "name"
-            errors.setdefault(name, gettext(FIELD_MESSAGES.get(name, "Check this field."), lang))
-    except DomainError as exc:
-        name = exc.field or "name"
-        errors[name] = gettext(FIELD_MESSAGES.get(name, "Check this field."), lang)
+            errors.setdefault(name, gettext(FIELD_MESSAGES.get(name, CHECK_FIELD), lang))
+    if not errors:
+        try:
+            service.update_library(session, canonical, patch)
+        except DomainError as exc:
+            name = exc.field or "name"
+            errors[name] = gettext(FIELD_MESSAGES.get(name, CHECK_FIELD), lang)
     if errors:
         session.rollback()
         return detail_page(
             request, session, admin, canonical, Forms(library=values, library_errors=errors), status=422
         )
     session.commit()
-    return _saved(request, admin, canonical, "The library's details are saved.")
+    return _saved(request, admin, canonical, N_("The library's details are saved."))
 
 
 # --- lending policy -------------------------------------------------------------------------------
@@ -466,7 +444,7 @@ def save_policy(
     body = PolicyBody(**values, refused_material_types=refused, accepted_requester_types=accepted)
     service.set_policy(session, canonical, body.to_domain())
     session.commit()
-    return _saved(request, admin, canonical, "The lending policy is saved.")
+    return _saved(request, admin, canonical, N_("The lending policy is saved."))
 
 
 # --- closures -------------------------------------------------------------------------------------
@@ -509,7 +487,7 @@ def add_closure(
         session, canonical, ClosureIn(starts=days["starts"], ends=days["ends"], reason=typed["reason"])
     )
     session.commit()
-    return _saved(request, admin, canonical, "The closure is added.")
+    return _saved(request, admin, canonical, N_("The closure is added."))
 
 
 @router.post("/admin/libraries/{isil}/closures/{closure_id}/delete", response_model=None)
@@ -528,4 +506,4 @@ def remove_closure(
     admin, canonical = checked
     service.delete_closure(session, canonical, closure_id)
     session.commit()
-    return _saved(request, admin, canonical, "The closure is removed.")
+    return _saved(request, admin, canonical, N_("The closure is removed."))

@@ -43,7 +43,7 @@ from fjernlaan.web.pages import OptionalPrincipal
 router = APIRouter(include_in_schema=False)
 LABELS_PATH = "/staff/labels"
 MAX_LABEL_REQUESTS = 100  # one batch of labels, as the bulk actions take at most 100 rows
-kit.add_template_dir("lending", Path(__file__).parent / "templates")
+kit.add_template_dir("lending", Path(__file__).parent / "templates" / "lending")
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ class Group:
     weight_error: str | None = None
 
 
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+def _number(value: Decimal, lang: str) -> str:
+    text = format(value.normalize(), "f")
+    return text.replace(".", ",") if lang == "da" else text  # Danish writes 8,5
 
 
 def _error_text(exc: DomainError, lang: str) -> str:
@@ -70,13 +71,13 @@ def _error_text(exc: DomainError, lang: str) -> str:
             "The bundle is %(measured)s cm thick. The van takes at most %(limit)s cm: "
             "split it into two bundles.",
             lang,
-        ) % {"measured": _number(exc.extra["measured"]), "limit": _number(exc.extra["limit"])}
+        ) % {"measured": _number(exc.extra["measured"], lang), "limit": _number(exc.extra["limit"], lang)}
     if code == "over_limit":
         return gettext(
             "The bundle weighs %(measured)s kg. The van takes at most %(limit)s kg: "
             "split it into two bundles.",
             lang,
-        ) % {"measured": _number(exc.extra["measured"]), "limit": _number(exc.extra["limit"])}
+        ) % {"measured": _number(exc.extra["measured"], lang), "limit": _number(exc.extra["limit"], lang)}
     if code == "not_positive":
         return gettext("Write a number above 0.", lang)
     if code == "not_a_number":
@@ -180,6 +181,7 @@ def _render(
     *,
     status: int,
 ) -> Response:
+    lang = kit.request_language(request)
     return kit.render(
         request,
         "lending/labels.html",
@@ -191,7 +193,7 @@ def _render(
         errors=errors,
         ids=request.query_params.get("ids", ""),
         barcode=code128_svg,
-        max_thickness=_number(MAX_BUNDLE_THICKNESS_CM),
-        max_weight=_number(MAX_BUNDLE_WEIGHT_KG),
-        number=_number,
+        max_thickness=_number(MAX_BUNDLE_THICKNESS_CM, lang),
+        max_weight=_number(MAX_BUNDLE_WEIGHT_KG, lang),
+        number=lambda value: _number(value, lang),
     )

@@ -9,6 +9,7 @@ the table is filtered, sorted and paged in memory after two queries.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,6 +26,7 @@ from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 NETWORK_PATH = "/admin/libraries"
+kit.add_template_dir("lending", Path(__file__).parent / "templates" / "lending")
 kit.add_nav_item(N_("Network"), NETWORK_PATH, {kit.COORDINATOR, kit.NATIONAL_ADMIN}, order=80)
 
 TYPE_CHOICES = (
