@@ -8,11 +8,13 @@ Demo users: `gentofte` administers DK-715700, `kbh` is staff (no admin role) at 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from fjernlaan.accounts.service import authenticate
+from fjernlaan.clock import FixedClock
 from fjernlaan.db.uow import Database
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import MaterialType
@@ -39,6 +41,11 @@ POLICY = {
     "refused_material_types": ["film", "game"],
     "accepted_requester_types": ["public", "central", "national"],
 }
+
+
+def days_ahead(clock: FixedClock, n: int) -> str:
+    """A day `n` days after the test's now, as the date field sends it."""
+    return (clock.now().date() + timedelta(days=n)).isoformat()
 
 
 def csrf_of(html: str) -> str:
@@ -73,7 +80,7 @@ def field_error(html: str, field: str) -> str:
 
 
 def test_a_library_admin_changes_its_lending_policy_and_closures(
-    client: TestClient, seeded: Database
+    client: TestClient, seeded: Database, clock: FixedClock
 ) -> None:
     token = log_in(client, "gentofte")
     page = client.get("/admin/library", headers={"accept-language": "da"})
@@ -82,7 +89,11 @@ def test_a_library_admin_changes_its_lending_policy_and_closures(
 
     saved = post(client, f"/admin/libraries/{OWN}/policy", POLICY, token)
     assert (saved.status_code, saved.headers["location"]) == (303, "/admin/library")  # type: ignore[attr-defined]
-    closure = {"starts": "2031-07-07", "ends": "2031-07-25", "reason": "Sommerlukket på Øster Allé"}
+    closure = {
+        "starts": days_ahead(clock, 200),
+        "ends": days_ahead(clock, 218),
+        "reason": "Sommerlukket på Øster Allé",
+    }
     assert post(client, f"/admin/libraries/{OWN}/closures", closure, token).status_code == 303  # type: ignore[attr-defined]
 
     with seeded.unit_of_work() as session:
@@ -102,7 +113,9 @@ def test_a_library_admin_changes_its_lending_policy_and_closures(
         assert closure_id not in {i for i, _c in directory.list_closures(session, OWN)}
 
 
-def test_a_library_admin_cannot_see_or_change_another_library(client: TestClient, seeded: Database) -> None:
+def test_a_library_admin_cannot_see_or_change_another_library(
+    client: TestClient, seeded: Database, clock: FixedClock
+) -> None:
     token = log_in(client, "gentofte")
     with seeded.unit_of_work() as session:
         before = directory.get_policy(session, OTHER)
@@ -111,7 +124,10 @@ def test_a_library_admin_cannot_see_or_change_another_library(client: TestClient
     assert client.get("/admin/libraries").status_code == 403  # the whole network is not theirs
     for path, data in (
         (f"/admin/libraries/{OTHER}/policy", POLICY),
-        (f"/admin/libraries/{OTHER}/closures", {"starts": "2031-01-05", "ends": "2031-01-06"}),
+        (
+            f"/admin/libraries/{OTHER}/closures",
+            {"starts": days_ahead(clock, 30), "ends": days_ahead(clock, 31)},
+        ),
         (f"/admin/libraries/{OTHER}/details", {"name": "Overtaget"}),
         (f"/admin/libraries/{OTHER}/users", {"username": "ny", "password": "hemmeligt1", "role": "staff"}),
     ):
@@ -190,7 +206,7 @@ def test_only_a_national_admin_sets_the_national_fields(client: TestClient, seed
 
 
 def test_refused_values_come_back_at_their_fields_and_nothing_is_saved(
-    client: TestClient, seeded: Database
+    client: TestClient, seeded: Database, clock: FixedClock
 ) -> None:
     token = log_in(client, "gentofte")
     with seeded.unit_of_work() as session:
@@ -209,7 +225,7 @@ def test_refused_values_come_back_at_their_fields_and_nothing_is_saved(
 
     closure = client.post(
         f"/admin/libraries/{OWN}/closures",
-        data={"starts": "2031-07-25", "ends": "2031-07-07", "csrf_token": token},
+        data={"starts": days_ahead(clock, 218), "ends": days_ahead(clock, 200), "csrf_token": token},
         headers={"accept-language": "en"},
     )
     assert closure.status_code == 422
