@@ -164,3 +164,22 @@ def require_user_admin(
         raise PermissionDenied(
             f"only an administrator of {username}'s library or a national administrator may"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """A user as a library's administration page lists them (never the password hash)."""
+
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    library_isil: str | None
+    active: bool
+
+
+def can_manage_users_of(principal: Principal, library_isil: str) -> bool:
+    """A national admin manages every library's users; a library admin those of its own library."""
+    if principal.is_national_admin:
+        return True
+    return principal.role is Role.LIBRARY_ADMIN and principal.works_at(library_isil)

@@ -25,6 +25,7 @@ from fjernlaan.accounts.model import (
     Principal,
     Role,
     TokenInfo,
+    UserSummary,
     check_new_user,
 )
 from fjernlaan.accounts.store import ApiTokenRow, AuditRow, PatronRow, UserRow, UserSessionRow
@@ -525,3 +526,30 @@ def delete_patrons(session: Session, patron_ids: list[int]) -> int:
         session.delete(row)
     session.flush()
     return len(rows)
+
+
+def list_users(session: Session, library_isil: str) -> list[UserSummary]:
+    """The library's users (staff and administrators), by username."""
+    rows = session.scalars(
+        select(UserRow).where(UserRow.library_isil == normalise_isil(library_isil)).order_by(UserRow.username)
+    )
+    return [
+        UserSummary(
+            username=r.username,
+            display_name=r.display_name,
+            email=r.email,
+            role=Role(r.role),
+            library_isil=r.library_isil,
+            active=r.active,
+        )
+        for r in rows
+    ]
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Give the user a new password (an administrator's reset); the old one stops working at once."""
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    user.password_hash = hash_password(password)
+    session.flush()
