@@ -99,8 +99,9 @@ CHANNEL: Final = "iso18626"
 #: The message kinds a peer may post; confirmations travel back in the HTTP answer, never on their own.
 INBOUND_KINDS: Final = ("request", "supplyingAgencyMessage", "requestingAgencyMessage")
 XML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
-# How much of a refused oversize body the log keeps (enough to see what it was).
-_OVERSIZE_LOG_BYTES: Final = 1024
+# How much of a refused body the log keeps by default: messages refused before their sender was
+# authenticated may come from anybody, and a log that keeps their bodies whole fills the disk.
+DEFAULT_REFUSED_LOG_BYTES: Final = 2048
 # The inbound log is written with Core statements: one INSERT and one UPDATE per message, without the
 # ORM's unit-of-work bookkeeping for a row nobody reads back in the same transaction.
 _INBOUND: Final = cast(Table, InboundMessageRow.__table__)
@@ -286,12 +287,13 @@ def _log(
     now: datetime,
     confirmation: bytes,
     outcome: Outcome,
-    max_bytes: int,
+    log_bytes: int,
     error: ErrorData | None = None,
     kind: str | None = None,
     sender: str | None = None,
     request_id: str | None = None,
 ) -> None:
+    """Log a message that was not applied with at most ``log_bytes`` of its body."""
     session.execute(
         _LOG_INSERT,
         {
@@ -301,7 +303,7 @@ def _log(
             "kind": kind,
             "requesting_agency_request_id": request_id[:200] if request_id else None,
             "dedupe_key": None,
-            "body": bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
+            "body": bytes(body[:log_bytes]),
             "confirmation": confirmation,
             "message_status": MessageStatus.ERROR.value if error else MessageStatus.OK.value,
             "outcome": outcome.value,
@@ -312,8 +314,15 @@ def _log(
     )
 
 
-def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max_bytes: int) -> Reception:
-    """Answer ERROR for a message that cannot be read (or must not be: wrong Content-Type, too big)."""
+def refuse(
+    session: Session,
+    body: bytes,
+    exc: Iso18626Error,
+    now: datetime,
+    log_bytes: int = DEFAULT_REFUSED_LOG_BYTES,
+) -> Reception:
+    """Answer ERROR for a message that cannot be read (or must not be: wrong Content-Type, too big);
+    the log keeps at most ``log_bytes`` of it."""
     confirmation = build_confirmation(exc, timestamp_received=now, timestamp=now)
     ctx = exc.context or ErrorContext()
     sender = ctx.requesting_agency_id
@@ -325,7 +334,7 @@ def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max
         now=now,
         confirmation=confirmation,
         outcome=Outcome.INVALID,
-        max_bytes=max_bytes,
+        log_bytes=log_bytes,
         error=exc.error_data,
         kind=exc.message_kind,
         sender=sender.value if sender else None,
@@ -341,7 +350,7 @@ def _refuse_parsed(
     error: ErrorData,
     outcome: Outcome,
     now: datetime,
-    max_bytes: int,
+    log_bytes: int,
     sender: str | None,
 ) -> Reception:
     confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=(error,))
@@ -353,7 +362,7 @@ def _refuse_parsed(
         now=now,
         confirmation=confirmation,
         outcome=outcome,
-        max_bytes=max_bytes,
+        log_bytes=log_bytes,
         error=error,
         kind=parsed.kind,
         sender=sender,
@@ -534,10 +543,13 @@ def receive(
     now: datetime,
     max_bytes: int = DEFAULT_MAX_BYTES,
     content_type: str | None = None,
+    refused_log_bytes: int = DEFAULT_REFUSED_LOG_BYTES,
 ) -> Reception:
     """Take one message a peer posted and answer it with its confirmation (see the module docstring).
 
-    ``content_type``, when given, must be ``text/xml`` or ``application/xml``. The caller commits.
+    ``content_type``, when given, must be ``text/xml`` or ``application/xml``. A message refused
+    before its sender is authenticated is logged with at most ``refused_log_bytes`` of its body (it may
+    come from anybody). The caller commits.
     A handler's unexpected exception (not a DomainError) propagates after its savepoint is rolled back,
     so the caller can undo the whole transaction and the peer's retry is processed afresh.
     """
@@ -548,13 +560,13 @@ def receive(
             f"Content-Type must be text/xml or application/xml, not {content_type[:100]!r}",
             sniff_message_kind(body),
         )
-        return refuse(session, body, exc, now, max_bytes)
+        return refuse(session, body, exc, now, refused_log_bytes)
     try:
         parsed = parse(body, max_bytes=max_bytes)
     except Iso18626Error as exc:
-        return refuse(session, body, exc, now, max_bytes)
+        return refuse(session, body, exc, now, refused_log_bytes)
     if parsed.kind not in INBOUND_KINDS:
-        return refuse(session, body, _confirmation_posted(parsed), now, max_bytes)
+        return refuse(session, body, _confirmation_posted(parsed), now, refused_log_bytes)
     message = parsed.message
     assert isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage)
     claimed = sender_of(message)[1]
@@ -564,12 +576,14 @@ def receive(
         peer, error, outcome = _identify(reads, parsed)
     if error is not None or peer is None:
         assert error is not None
-        return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
+        return _refuse_parsed(session, body, parsed, error, outcome, now, refused_log_bytes, claimed_value)
     isil = peer.isil
     problem = authentication_problem(peer, message.header.authentication, bearer_token)
     if problem is not None:
         error = ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, f"authentication failed for {isil}: {problem}")
-        return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
+        return _refuse_parsed(
+            session, body, parsed, error, Outcome.UNAUTHENTICATED, now, refused_log_bytes, isil
+        )
 
     key = dedupe_key(isil, parsed)
     registered = HANDLERS.get(parsed.kind)
@@ -707,7 +721,7 @@ def log_internal_error(
         now=now,
         confirmation=confirmation,
         outcome=Outcome.INTERNAL_ERROR,
-        max_bytes=max_bytes,
+        log_bytes=max_bytes,
         error=ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, "internal error at the hub"),
         kind=sniff_message_kind(body),
     )

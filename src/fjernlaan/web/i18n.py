@@ -19,6 +19,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "da": "Formularen er udløbet. Prøv igen.",
         "en": "The form has expired. Please try again.",
     },
+    "too_many_logins": {
+        "da": "For mange forsøg på at logge ind. Prøv igen om {seconds} sekunder.",
+        "en": "Too many login attempts. Try again in {seconds} seconds.",
+    },
     "welcome": {"da": "Velkommen", "en": "Welcome"},
     "libraries": {"da": "Biblioteker", "en": "Libraries"},
     "api_docs": {"da": "API-dokumentation", "en": "API documentation"},
