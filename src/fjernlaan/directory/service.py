@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fjernlaan.db.base import utcnow
 from fjernlaan.directory.calendar import calendar_for
 from fjernlaan.directory.model import Closure, LendingPolicy, Library, WorkingCalendar, normalise_isil
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate, LibraryOut, LibraryPatch
@@ -125,10 +126,17 @@ def update_library(session: Session, isil: str, patch: LibraryPatch) -> LibraryO
         if required in changes and changes[required] is None:
             raise DomainError(f"{required} cannot be empty", field=required)
     _check_references(session, row.isil, changes)
+    _note_endpoint_change(row, changes)
     for name, value in changes.items():
         setattr(row, name, value)
     session.flush()
     return library_out(row)
+
+
+def _note_endpoint_change(row: LibraryRow, changes: Mapping[str, Any]) -> None:
+    # The hub's outbound credentials are not presented to an endpoint changed after they were issued.
+    if "iso18626_endpoint" in changes and changes["iso18626_endpoint"] != row.iso18626_endpoint:
+        row.iso18626_endpoint_changed_at = utcnow()
 
 
 def get_policy(session: Session, isil: str) -> LendingPolicy:
@@ -264,6 +272,7 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
         ):
             report.unchanged += 1
         else:
+            _note_endpoint_change(row, fields)
             for name, value in fields.items():
                 if name not in ("central_isil", "transport_hub"):
                     setattr(row, name, value)

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fjernlaan.db.base import utcnow
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.outbox import OutboxMessage, enqueue
 from fjernlaan.db.uow import Database, reads_before_writes
@@ -90,6 +91,7 @@ from fjernlaan.iso18626.store import (
     token_matches,
 )
 from fjernlaan.jobs import register_sender
+from fjernlaan.outbound_policy import EndpointRefused, pinned_request, resolve_endpoint
 from fjernlaan.settings import Settings
 from fjernlaan.ttl_cache import TtlCache
 
@@ -825,6 +827,7 @@ def set_peer(
         row.version_override = version_override.value if version_override else None
     if not isinstance(outbound_token, _Keep):
         row.outbound_token = check_outbound_token(outbound_token) if outbound_token is not None else None
+        row.outbound_token_set_at = utcnow() if outbound_token is not None else None
     session.flush()
     clear_peer_cache()
     return peer_view(session, library.isil)
@@ -858,15 +861,51 @@ def check_outbound_token(token: str) -> str:
 
 
 def outbound_token(db: Database, isil: str | None, settings: Settings) -> str | None:
-    """The bearer token to present to the peer ``isil``: the one it issued to us, else the hub's
-    ``iso18626_outbound_token`` setting, else None (no Authorization header)."""
+    """The bearer token to present to ``isil``: the peer's own (see :func:`set_peer`), else the hub's
+    ``iso18626_outbound_token`` setting, else None (no Authorization header).
+
+    Neither is presented to an endpoint changed after the token was stored (the peer's) or issued
+    (the hub's, ``iso18626_outbound_token_issued_at``): :class:`PeerDeliveryError` says so, and the
+    message waits in the outbox until a national admin stores the token again (or the hub's is
+    re-issued). Whoever changed the endpoint does not get the credentials meant for the old one.
+    """
+    own: str | None = None
+    own_set_at: datetime | None = None
+    changed_at: datetime | None = None
     if isil:
         # A read: on SQLite it must not take the write lock the server's writers queue on.
         with read_only(db.engine).connect() as connection:
-            own = connection.scalar(select(PeerRow.outbound_token).where(PeerRow.library_isil == isil))
-        if own:
-            return own
-    return settings.iso18626_outbound_token or None
+            changed_at = connection.scalar(
+                select(LibraryRow.iso18626_endpoint_changed_at).where(LibraryRow.isil == isil)
+            )
+            found = connection.execute(
+                select(PeerRow.outbound_token, PeerRow.outbound_token_set_at).where(
+                    PeerRow.library_isil == isil
+                )
+            ).first()
+        if found is not None:
+            own, own_set_at = found
+    if own:
+        if changed_at is not None and (own_set_at is None or _aware(changed_at) > _aware(own_set_at)):
+            raise PeerDeliveryError(
+                f"the ISO 18626 endpoint of {isil} changed after its outbound token was stored; the token "
+                "is not sent to the new endpoint until a national admin stores it again"
+            )
+        return own
+    hub = settings.iso18626_outbound_token or None
+    if hub and changed_at is not None:
+        issued = settings.iso18626_outbound_token_issued_at
+        if issued is None or _aware(changed_at) > _aware(issued):
+            raise PeerDeliveryError(
+                f"the ISO 18626 endpoint of {isil} changed after the hub's outbound token was issued "
+                "(FJERNLAAN_ISO18626_OUTBOUND_TOKEN_ISSUED_AT); the token is not sent to the new endpoint"
+            )
+    return hub
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC from a Core select; settings may be naive too: both mean UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def issue_peer_token(session: Session, isil: str) -> str:
@@ -1010,18 +1049,32 @@ def check_confirmation(data: bytes, kind: str | None = None) -> None:
 
 def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
     """The outbox sender of channel ``iso18626``: POST the XML with the peer's bearer token (read at
-    sending time, so a new token applies to messages already queued), accept only an OK confirmation."""
+    sending time, so a new token applies to messages already queued), accept only an OK confirmation.
+
+    The destination is checked again here (:func:`fjernlaan.outbound_policy.resolve_endpoint`): its
+    name is resolved, every address must be allowed, and the connection goes to the address checked.
+    """
+    try:
+        checked = resolve_endpoint(destination, settings)
+    except EndpointRefused as exc:
+        raise PeerDeliveryError(f"{destination[:200]} refused: {exc.message}") from None
     headers = {"Content-Type": "application/xml", "Accept": "application/xml, text/xml"}
     token = outbound_token(db, str(payload.get("to") or "") or None, settings)
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    url, extensions = pinned_request(checked)
+    if url != checked.url:
+        headers["Host"] = httpx.URL(checked.url).netloc.decode("ascii")
     try:
-        response = httpx.post(
-            destination,
-            content=str(payload["xml"]).encode("utf-8"),
-            headers=headers,
-            timeout=settings.iso18626_send_timeout_seconds,
-        )
+        with httpx.Client(timeout=settings.iso18626_send_timeout_seconds) as client:
+            request = client.build_request(
+                "POST",
+                url,
+                content=str(payload["xml"]).encode("utf-8"),
+                headers=headers,
+                extensions=extensions,
+            )
+            response = client.send(request)
     except httpx.HTTPError as exc:
         raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
     if response.status_code >= 300:
