@@ -7,8 +7,8 @@ link-local, private, multicast and reserved addresses are refused otherwise; the
 
 The rules are checked twice: when an endpoint is stored (:func:`check_endpoint`, on the URL alone: an IP
 literal, a local name such as ``localhost``, the scheme) and when a message is sent
-(:func:`resolve_endpoint`: every address the name resolves to, then the connection goes to one of the
-checked addresses, so a name that resolves differently a moment later cannot redirect it).
+(:func:`resolve_endpoint`: every address the name resolves to, then the connection goes to the checked
+addresses themselves, so a name that resolves differently a moment later cannot redirect it).
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ class EndpointRefused(DomainError):
 
 @dataclass(frozen=True, slots=True)
 class CheckedEndpoint:
-    """An endpoint that passed the rules at sending time, and the address to connect to."""
+    """An endpoint that passed the rules at sending time, and the addresses to connect to (in the
+    resolver's order)."""
 
     url: str
     scheme: str
     host: str
-    address: IpAddress
+    addresses: tuple[IpAddress, ...]
 
 
 @lru_cache(maxsize=16)
@@ -149,16 +150,17 @@ def resolve_endpoint(url: str, settings: Settings) -> CheckedEndpoint:
         problem = address_problem(address, scheme, settings)
         if problem:
             raise EndpointRefused(f"{host}: {problem}", field="iso18626_endpoint")
-    return CheckedEndpoint(url=url.strip(), scheme=scheme, host=host, address=addresses[0])
+    return CheckedEndpoint(url=url.strip(), scheme=scheme, host=host, addresses=tuple(addresses))
 
 
-def pinned_request(checked: CheckedEndpoint) -> tuple[str, dict[str, Any]]:
-    """The URL that connects to the checked address itself, and the httpx request extensions that keep
-    TLS on the endpoint's name (SNI and certificate check). Send the endpoint's ``Host`` header with it."""
+def pinned_request(checked: CheckedEndpoint, address: IpAddress) -> tuple[str, dict[str, Any]]:
+    """The URL that connects to one of the checked addresses itself, and the httpx request extensions
+    that keep TLS on the endpoint's name (SNI and certificate check). Send the endpoint's ``Host``
+    header with it."""
     if _literal(checked.host) is not None:
         return checked.url, {}
     parts = urlsplit(checked.url)
-    address = f"[{checked.address}]" if checked.address.version == 6 else str(checked.address)
-    netloc = address + (f":{parts.port}" if parts.port else "")
+    host = f"[{address}]" if address.version == 6 else str(address)
+    netloc = host + (f":{parts.port}" if parts.port else "")
     extensions: dict[str, Any] = {"sni_hostname": checked.host} if checked.scheme == "https" else {}
     return urlunsplit(parts._replace(netloc=netloc)), extensions

@@ -1062,21 +1062,23 @@ def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str, 
     token = outbound_token(db, str(payload.get("to") or "") or None, settings)
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    url, extensions = pinned_request(checked)
-    if url != checked.url:
-        headers["Host"] = httpx.URL(checked.url).netloc.decode("ascii")
-    try:
-        with httpx.Client(timeout=settings.iso18626_send_timeout_seconds) as client:
-            request = client.build_request(
-                "POST",
-                url,
-                content=str(payload["xml"]).encode("utf-8"),
-                headers=headers,
-                extensions=extensions,
-            )
-            response = client.send(request)
-    except httpx.HTTPError as exc:
-        raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
+    body = str(payload["xml"]).encode("utf-8")
+    response: httpx.Response | None = None
+    with httpx.Client(timeout=settings.iso18626_send_timeout_seconds) as client:
+        for address in checked.addresses:  # the next checked address when one cannot be reached
+            url, extensions = pinned_request(checked, address)
+            if url != checked.url:
+                headers["Host"] = httpx.URL(checked.url).netloc.decode("ascii")
+            request = client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
+            try:
+                response = client.send(request)
+                break
+            except httpx.ConnectError as exc:
+                failure: httpx.HTTPError = exc
+            except httpx.HTTPError as exc:
+                raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
+    if response is None:
+        raise PeerDeliveryError(f"{destination} unreachable: {type(failure).__name__}: {failure}")
     if response.status_code >= 300:
         raise PeerDeliveryError(f"HTTP {response.status_code} from {destination}: {response.text[:500]}")
     check_confirmation(response.content, str(payload.get("kind") or "") or None)

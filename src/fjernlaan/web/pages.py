@@ -19,6 +19,7 @@ from fjernlaan.web.csrf import CSRF_COOKIE, csrf_nonce, token_is_valid
 from fjernlaan.web.csrf import csrf_token as make_csrf_token
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
+    ReadOnlySessionDep,
     SessionDep,
     get_rate_limiter,
     get_settings,
@@ -119,14 +120,18 @@ def _authenticate_and_commit(session: Session, username: str, password: str) -> 
 @router.post("/login", response_class=HTMLResponse, response_model=None)
 async def login(
     request: Request,
-    session: SessionDep,
+    session: ReadOnlySessionDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check the password on the password threads (:mod:`fjernlaan.web.passwords`), never the request
-    thread pool, after the rate limits per address and per username."""
+    thread pool, after the rate limits per address and per username.
+
+    The session only reads (a rehash after a parameter change writes): on SQLite a login must not
+    hold the write lock while argon2 runs, or every writer would queue behind a login flood.
+    """
     lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
     if not check_csrf(request, csrf_token):
         return _login_page(request, 400, translate("csrf_failed", lang), next)
