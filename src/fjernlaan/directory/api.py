@@ -22,7 +22,7 @@ from fjernlaan.directory.schemas import (
 from fjernlaan.errors import PermissionDenied
 from fjernlaan.outbound_policy import check_endpoint
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep, get_settings
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, get_settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -78,7 +78,12 @@ def get_library(isil: IsilPath, session: SessionDep, principal: PrincipalDep) ->
     "/{isil}", response_model=LibraryOut, summary="Change a library (its admin or a national admin)"
 )
 def patch_library(
-    isil: IsilPath, body: LibraryPatch, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    isil: IsilPath,
+    body: LibraryPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> LibraryOut:
     require_library_admin(principal, isil)
     national = sorted(body.model_fields_set & NATIONAL_FIELDS)
@@ -88,7 +93,7 @@ def patch_library(
         raise PermissionDenied(f"only a national admin sets or clears {', '.join(national)}")
     if body.iso18626_endpoint:
         check_endpoint(body.iso18626_endpoint, settings)
-    updated = service.update_library(session, isil, body)
+    updated = service.update_library(session, isil, body, now=clock.now())
     session.commit()
     return updated
 

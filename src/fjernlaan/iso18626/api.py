@@ -18,14 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fjernlaan.accounts.model import require_role
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.uow import Database
 from fjernlaan.iso18626 import service
 from fjernlaan.iso18626.codec import build_confirmation, sniff_message_kind
 from fjernlaan.iso18626.model import ErrorType, Iso18626Error, Version
 from fjernlaan.iso18626.quirks import Peer
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import PrincipalDep, SessionDep
+from fjernlaan.web.deps import ClockDep, PrincipalDep, SessionDep, get_clock
 from fjernlaan.web.ratelimit import RateLimiter
 from fjernlaan.web.security import client_address
 
@@ -152,7 +151,7 @@ async def iso18626_endpoint(request: Request) -> Response:
     Peers authenticate with ``Authorization: Bearer <token>`` or with requestingAgencyAuthentication
     (accountId, securityCode) in the message header.
     """
-    now = utcnow()
+    now = get_clock(request).now()
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     wait = _rate_limited(request, settings)
@@ -285,7 +284,9 @@ def get_peer(isil: str, session: SessionDep, principal: PrincipalDep) -> PeerOut
     response_model=PeerOut,
     summary="Set a library's ISO 18626 peer settings (national admin)",
 )
-def put_peer(isil: str, body: PeerIn, session: SessionDep, principal: PrincipalDep) -> PeerOut:
+def put_peer(
+    isil: str, body: PeerIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> PeerOut:
     require_role(principal)
     given = body.model_fields_set
     view = service.set_peer(
@@ -297,6 +298,7 @@ def put_peer(isil: str, body: PeerIn, session: SessionDep, principal: PrincipalD
         unfilled_only_at_end_of_rota=body.unfilled_only_at_end_of_rota,
         version_override=body.version_override,
         outbound_token=body.outbound_token if "outbound_token" in given else service.KEEP,
+        now=clock.now(),
     )
     session.commit()
     return peer_out(view)

@@ -804,8 +804,11 @@ def set_peer(
     unfilled_only_at_end_of_rota: bool | None = None,
     version_override: Version | _Keep | None = KEEP,
     outbound_token: str | _Keep | None = KEEP,
+    now: datetime | None = None,
 ) -> PeerView:
     """Create or change a library's peer settings; ``KEEP`` (or None for the flags) leaves a setting.
+
+    ``now`` dates a new outbound token (the caller's clock; the wall clock when not given).
 
     ``security_code`` is stored hashed; None clears it. ``outbound_token`` is the bearer token the peer
     issued to us (see :func:`check_outbound_token`); None clears it, and the hub's
@@ -827,7 +830,7 @@ def set_peer(
         row.version_override = version_override.value if version_override else None
     if not isinstance(outbound_token, _Keep):
         row.outbound_token = check_outbound_token(outbound_token) if outbound_token is not None else None
-        row.outbound_token_set_at = utcnow() if outbound_token is not None else None
+        row.outbound_token_set_at = (now or utcnow()) if outbound_token is not None else None
     session.flush()
     clear_peer_cache()
     return peer_view(session, library.isil)
@@ -957,6 +960,7 @@ def queue_message(
     message: Message,
     ordering_key: str,
     idempotency_key: str,
+    now: datetime,
     at_end_of_rota: bool = True,
     reshare_note: ReShareNote | None = None,
     xsd_dir: Path | None = None,
@@ -1020,6 +1024,7 @@ def queue_message(
         payload=payload,
         idempotency_key=idempotency_key,
         ordering_key=ordering_key,
+        now=now,
     )
 
 

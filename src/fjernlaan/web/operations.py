@@ -10,10 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import require_role
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.jobs import retry_message
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["operations"])
 
@@ -79,8 +78,8 @@ def list_outbox(
 @router.post(
     "/{message_id}/retry", response_model=OutboxOut, summary="Send a message again now (national admin)"
 )
-def retry(message_id: int, session: SessionDep, principal: PrincipalDep) -> OutboxOut:
+def retry(message_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> OutboxOut:
     require_role(principal)
-    row = retry_message(session, message_id, utcnow())
+    row = retry_message(session, message_id, clock.now())
     session.commit()
     return outbox_out(row)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import authenticate
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import NotAuthenticated
-from fjernlaan.web.csrf import CSRF_COOKIE, csrf_nonce, token_is_valid
-from fjernlaan.web.csrf import csrf_token as make_csrf_token
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
     ReadOnlySessionDep,
@@ -26,42 +22,39 @@ from fjernlaan.web.deps import (
     optional_principal,
     session_serializer,
 )
-from fjernlaan.web.i18n import pick_language, translate
+from fjernlaan.web.i18n import gettext
+from fjernlaan.web.kit import (
+    LANG_COOKIE,
+    PATRON,
+    STAFF_ROLES,
+    Column,
+    Table,
+    TableQuery,
+    add_nav_item,
+    check_csrf,
+    nav_items,
+    render,
+    request_language,
+    role_of,
+)
+from fjernlaan.web.kit import N_ as N_
 from fjernlaan.web.passwords import PasswordGate
 from fjernlaan.web.ratelimit import TooManyRequests
 from fjernlaan.web.security import client_address, is_https
 
-TEMPLATES = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
-LANG_COOKIE = "fjl_lang"
+__all__ = ["LANG_COOKIE", "OptionalPrincipal", "check_csrf", "render", "router"]
+
 router = APIRouter(include_in_schema=False)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+STAFF_HOME = "/staff"
+PATRON_HOME = "/patron"
 
+add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
+add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
+add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
+add_nav_item(N_("My requests"), PATRON_HOME, {PATRON}, order=10)
 
-def render(request: Request, template: str, principal: Principal | None, **context: Any) -> Response:
-    """Render a page in the caller's language, with a CSRF token for its forms."""
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
-    nonce = csrf_nonce(request)
-    token = make_csrf_token(request, nonce)
-    response = TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "t": lambda key: translate(key, lang),
-            "principal": principal,
-            "csrf_token": token,
-            **context,
-        },
-    )
-    response.set_cookie(CSRF_COOKIE, nonce, httponly=True, samesite="strict", secure=is_https(request))
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
-    return response
-
-
-def check_csrf(request: Request, submitted: str) -> bool:
-    """Whether the form's token is the caller's (see :mod:`fjernlaan.web.csrf`)."""
-    return token_is_valid(request, submitted)
+_PAGE_COLUMNS = [Column("label", N_("Page")), Column("href", N_("Address"))]
 
 
 def _safe_next(value: str) -> str:
@@ -117,6 +110,10 @@ def _authenticate_and_commit(session: Session, username: str, password: str) -> 
     return principal
 
 
+def _too_many(lang: str, seconds: int) -> str:
+    return gettext("Too many login attempts. Try again in %(seconds)s seconds.", lang) % {"seconds": seconds}
+
+
 @router.post("/login", response_class=HTMLResponse, response_model=None)
 async def login(
     request: Request,
@@ -132,26 +129,29 @@ async def login(
     The session only reads (a rehash after a parameter change writes): on SQLite a login must not
     hold the write lock while argon2 runs, or every writer would queue behind a login flood.
     """
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+    lang = request_language(request)
     if not check_csrf(request, csrf_token):
-        return _login_page(request, 400, translate("csrf_failed", lang), next)
+        return _login_page(request, 400, gettext("The form has expired. Please try again.", lang), next)
     username = username.strip()
     wait = _login_limited(request, username)
     if wait is not None:
-        error = translate("too_many_logins", lang).format(seconds=wait)
-        return _login_page(request, 429, error, next, username, retry_after=wait)
+        return _login_page(request, 429, _too_many(lang, wait), next, username, retry_after=wait)
     gate: PasswordGate = request.app.state.password_gate
     try:
         principal = await gate.run(_authenticate_and_commit, session, username, password)
     except NotAuthenticated:
         settings = get_settings(request)
         get_rate_limiter(request).hit(settings.login_rate_limit_per_username, "login-user", username.lower())
-        return _login_page(request, 401, translate("wrong_login", lang), next, username)
+        return _login_page(request, 401, gettext("Wrong username or password.", lang), next, username)
     except TooManyRequests as busy:
-        error = translate("too_many_logins", lang).format(seconds=busy.retry_after)
-        return _login_page(request, 429, error, next, username, retry_after=busy.retry_after)
+        return _login_page(
+            request, 429, _too_many(lang, busy.retry_after), next, username, retry_after=busy.retry_after
+        )
     settings = get_settings(request)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    landing = _safe_next(next)
+    if landing == "/":
+        landing = PATRON_HOME if role_of(principal) == PATRON else STAFF_HOME
+    response = RedirectResponse(landing, status_code=303)
     cookie = session_serializer(settings).dumps({"uid": principal.user_id})
     response.set_cookie(
         SESSION_COOKIE,
@@ -178,3 +178,27 @@ def libraries_page(request: Request, session: SessionDep, principal: OptionalPri
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     items, total = directory.list_libraries(session, limit=1000)
     return render(request, "libraries.html", principal, libraries=items, total=total)
+
+
+def _kit_demo(request: Request, principal: Principal) -> Table:
+    items = nav_items(principal)
+    query = TableQuery.from_request(request, _PAGE_COLUMNS, default_sort="label", per_page=10)
+    key = query.sort or "label"
+    rows = sorted(items, key=lambda item: str(getattr(item, key)), reverse=query.descending)
+    return Table(_PAGE_COLUMNS, rows[query.offset : query.offset + query.limit], len(rows), query, "pages")
+
+
+@router.get(STAFF_HOME, response_class=HTMLResponse, response_model=None)
+def staff_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where staff land after logging in (the dashboard grows here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={STAFF_HOME}", status_code=303)
+    return render(request, "staff.html", principal, table=_kit_demo(request, principal))
+
+
+@router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
+def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where patrons land after logging in (their requests grow here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={PATRON_HOME}", status_code=303)
+    return render(request, "patron.html", principal, table=_kit_demo(request, principal))
