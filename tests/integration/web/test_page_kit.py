@@ -56,8 +56,16 @@ def test_the_table_query_sorts_and_pages_through_query_parameters(client: TestCl
     assert 'aria-current="page">2</a>' in page
 
 
-def test_render_with_a_block_name_answers_only_that_block_for_htmx() -> None:
-    scope = {"type": "http", "method": "GET", "path": "/staff", "query_string": b"lang=en", "headers": []}
+def test_render_with_a_block_name_answers_only_that_block_for_htmx(client: TestClient) -> None:
+    # The app is in the scope: the CSRF token render() hands the page is keyed with its secret.
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/staff",
+        "query_string": b"lang=en",
+        "headers": [],
+        "app": client.app,
+    }
     request = Request({**scope, "headers": [(b"hx-request", b"true")]})
     columns = [kit.Column("label", "Page"), kit.Column("href", "Address")]
     rows = [kit.NavItem("Libraries", "/libraries", frozenset())]
