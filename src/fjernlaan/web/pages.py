@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from fjernlaan.accounts.model import Principal
-from fjernlaan.accounts.service import authenticate
+from fjernlaan.accounts.model import Actor, Principal
+from fjernlaan.accounts.service import audit, authenticate, end_session, start_session
+from fjernlaan.db.uow import Database
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
     ReadOnlySessionDep,
     SessionDep,
+    client_ip,
+    get_clock,
+    get_db,
     get_rate_limiter,
     get_settings,
     optional_principal,
@@ -110,6 +117,21 @@ def _authenticate_and_commit(session: Session, username: str, password: str) -> 
     return principal
 
 
+def _record_failed_login(db: Database, username: str, ip: str | None, now: datetime) -> None:
+    with db.unit_of_work() as session:
+        # Who tried is kept as typed (cut short): a failed login names no account for sure.
+        audit(session, Actor(username=username[:64], ip=ip), "login_failed", now, via="POST /login")
+
+
+def _open_session(
+    db: Database, principal: Principal, now: datetime, max_age: int, ip: str | None, user_agent: str | None
+) -> str:
+    with db.unit_of_work() as session:
+        session_id = start_session(session, principal, now, max_age, ip=ip, user_agent=user_agent)
+        audit(session, Actor.of(principal, ip), "login", now, via="POST /login")
+        return session_id
+
+
 def _too_many(lang: str, seconds: int) -> str:
     return gettext("Too many login attempts. Try again in %(seconds)s seconds.", lang) % {"seconds": seconds}
 
@@ -136,23 +158,37 @@ async def login(
     wait = _login_limited(request, username)
     if wait is not None:
         return _login_page(request, 429, _too_many(lang, wait), next, username, retry_after=wait)
+    now = get_clock(request).now()
+    ip = client_ip(request)
+    db = get_db(request)
     gate: PasswordGate = request.app.state.password_gate
     try:
         principal = await gate.run(_authenticate_and_commit, session, username, password)
     except NotAuthenticated:
         settings = get_settings(request)
         get_rate_limiter(request).hit(settings.login_rate_limit_per_username, "login-user", username.lower())
+        await run_in_threadpool(_record_failed_login, db, username, ip, now)
         return _login_page(request, 401, gettext("Wrong username or password.", lang), next, username)
     except TooManyRequests as busy:
         return _login_page(
             request, 429, _too_many(lang, busy.retry_after), next, username, retry_after=busy.retry_after
         )
     settings = get_settings(request)
+    # The writes go in a unit of work of their own: the login's session only read (see above).
+    session_id = await run_in_threadpool(
+        _open_session,
+        db,
+        principal,
+        now,
+        settings.session_max_age_seconds,
+        ip,
+        request.headers.get("user-agent"),
+    )
     landing = _safe_next(next)
     if landing == "/":
         landing = PATRON_HOME if role_of(principal) == PATRON else STAFF_HOME
     response = RedirectResponse(landing, status_code=303)
-    cookie = session_serializer(settings).dumps({"uid": principal.user_id})
+    cookie = session_serializer(settings).dumps({"sid": session_id})
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -165,11 +201,33 @@ async def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def logout(
+    request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""
+) -> RedirectResponse:
     response = RedirectResponse("/", status_code=303)
     if check_csrf(request, csrf_token):
+        _end_login_session(request, session)
         response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+def _end_login_session(request: Request, session: Session) -> None:
+    # Logout ends the session on the server: a copy of the cookie kept elsewhere stops working too.
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return
+    settings = get_settings(request)
+    try:
+        data = session_serializer(settings).loads(cookie, max_age=settings.session_max_age_seconds)
+    except BadSignature:
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
+        return
+    now = get_clock(request).now()
+    principal = end_session(session, data["sid"], now)
+    if principal is not None:
+        audit(session, Actor.of(principal, client_ip(request)), "logout", now, via="POST /logout")
+    session.commit()
 
 
 @router.get("/libraries", response_class=HTMLResponse, response_model=None)

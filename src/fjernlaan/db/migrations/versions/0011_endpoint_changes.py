@@ -4,7 +4,7 @@ The hub's outbound credentials are never presented to an endpoint changed after 
 these two timestamps let the sender compare.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06 23:40:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from fjernlaan.db.base import UtcDateTime
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
