@@ -33,7 +33,7 @@ run: install
 	mkdir -p var
 	$(BIN)/fjernlaan db upgrade
 	$(BIN)/fjernlaan demo
-	$(BIN)/fjernlaan serve
+	FJERNLAAN_ISO18626_ALLOW_LOCAL_ENDPOINTS=true $(BIN)/fjernlaan serve
 
 lint: install-test
 	$(BIN)/ruff check --no-cache src tests bench

@@ -7,6 +7,7 @@ a missing server fails the run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -30,6 +31,10 @@ from support import (
     new_postgres_schema_engine,
     require_postgres,
 )
+
+# Test peers, SMTP servers and hubs listen on loopback over plain http: allow such ISO 18626 endpoints
+# in every Settings the tests build and every process they start (production refuses them).
+os.environ.setdefault("FJERNLAAN_ISO18626_ALLOW_LOCAL_ENDPOINTS", "true")
 
 
 @pytest.fixture(autouse=True, scope="session")

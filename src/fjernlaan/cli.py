@@ -146,6 +146,8 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=access_log,
+        # The app applies the trusted proxies' X-Forwarded-* itself (settings.trusted_proxies).
+        proxy_headers=False,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +40,36 @@ class Settings(BaseSettings):
     # The bearer token the hub presents when it posts to peers (None: send no Authorization header).
     iso18626_outbound_token: str | None = None
     iso18626_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    # When the hub-wide outbound token was issued (ISO 8601). It is never presented to an endpoint
+    # changed after this; unset, only to endpoints unchanged since they were first stored.
+    iso18626_outbound_token_issued_at: datetime | None = None
+    # Peers' endpoints: https to public addresses only, unless the address is in one of these ranges
+    # (comma-separated CIDR, e.g. "10.20.0.0/16"), where plain http and private addresses are allowed.
+    iso18626_endpoint_allowlist: str = ""
+    # Development and tests: allow http and loopback/private/link-local endpoints anywhere.
+    iso18626_allow_local_endpoints: bool = False
+    # Unknown or unauthenticated senders' messages are logged with at most this much of their body.
+    iso18626_unauthenticated_log_bytes: int = Field(default=2048, ge=0, le=1_000_000)
+
+    # Rate limits ("N/second|minute|hour|day", the `limits` notation) and where their counters live:
+    # memory:// counts per process; redis://host:6379 shares the counters between processes.
+    rate_limit_storage_uri: str = "memory://"
+    login_rate_limit_per_username: str = "10/minute"
+    login_rate_limit_per_address: str = "60/minute"
+    iso18626_rate_limit_per_address: str = "6000/minute"
+    # Messages refused as unreadable, from unknown senders or unauthenticated, per source address;
+    # beyond it the source gets 429 without its messages being read or logged.
+    iso18626_refused_rate_limit_per_address: str = "60/minute"
+    # Password checks run on their own threads, never the request thread pool; beyond this many
+    # waiting, a login is answered 429 at once.
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+    password_hash_queue: int = Field(default=16, ge=1, le=10_000)
+
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or CIDR ranges; "*" for any). Others' headers are ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # Always mark cookies Secure (they are anyway when the request came over https).
+    secure_cookies: bool = False
 
 
 @lru_cache(maxsize=1)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from fjernlaan.accounts.model import require_library_admin, require_role
 from fjernlaan.directory import service
-from fjernlaan.directory.model import LibraryType, Region
+from fjernlaan.directory.model import NATIONAL_FIELDS, LibraryType, Region
 from fjernlaan.directory.schemas import (
     ClosureIn,
     ClosureOut,
@@ -19,7 +19,12 @@ from fjernlaan.directory.schemas import (
     PolicyBody,
     WorkingDayAnswer,
 )
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.errors import PermissionDenied
+from fjernlaan.outbound_policy import check_endpoint
+from fjernlaan.settings import Settings
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 router = APIRouter(prefix="/api/v1/libraries", tags=["directory"])
 IsilPath = Annotated[str, Path(description="the library's ISIL, e.g. DK-710100")]
@@ -49,9 +54,15 @@ def list_libraries(
 
 @router.post("", response_model=LibraryOut, status_code=201, summary="Add a library (national admin)")
 def create_library(
-    body: LibraryCreate, session: SessionDep, principal: PrincipalDep, response: Response
+    body: LibraryCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    settings: SettingsDep,
 ) -> LibraryOut:
     require_role(principal)
+    if body.iso18626_endpoint:
+        check_endpoint(body.iso18626_endpoint, settings)
     created = service.create_library(session, body)
     session.commit()
     response.headers["Location"] = f"/api/v1/libraries/{created.isil}"
@@ -67,13 +78,22 @@ def get_library(isil: IsilPath, session: SessionDep, principal: PrincipalDep) ->
     "/{isil}", response_model=LibraryOut, summary="Change a library (its admin or a national admin)"
 )
 def patch_library(
-    isil: IsilPath, body: LibraryPatch, session: SessionDep, principal: PrincipalDep
+    isil: IsilPath,
+    body: LibraryPatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    clock: ClockDep,
 ) -> LibraryOut:
     require_library_admin(principal, isil)
-    if body.type is not None or body.central_isil is not None or body.region is not None:
-        # Where a library sits in the cooperation is the national administrators' call.
-        require_role(principal)
-    updated = service.update_library(session, isil, body)
+    national = sorted(body.model_fields_set & NATIONAL_FIELDS)
+    # Where a library sits in the cooperation, and where the hub sends its ISO 18626 traffic, is the
+    # national administrators' call: setting a field and clearing it (null or "") alike.
+    if national and not principal.is_national_admin:
+        raise PermissionDenied(f"only a national admin sets or clears {', '.join(national)}")
+    if body.iso18626_endpoint:
+        check_endpoint(body.iso18626_endpoint, settings)
+    updated = service.update_library(session, isil, body, now=clock.now())
     session.commit()
     return updated
 

@@ -32,6 +32,23 @@ class LibraryType(StrEnum):
     FOREIGN = "foreign"
 
 
+#: A library's fields that only a national admin sets or clears: where the library sits in the
+#: cooperation (type, municipality, region, central library, transport hub), whether it takes part,
+#: and where the hub sends its ISO 18626 traffic. A library's own admin changes its name and e-mail.
+NATIONAL_FIELDS = frozenset(
+    {
+        "type",
+        "municipality_code",
+        "region",
+        "central_isil",
+        "transport_hub",
+        "iso18626_endpoint",
+        "iso18626_version",
+        "active",
+    }
+)
+
+
 class Region(StrEnum):
     """The six central-library regions; each public library belongs to exactly one."""
 

@@ -7,13 +7,14 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fjernlaan.db.base import utcnow
 from fjernlaan.directory.calendar import calendar_for
 from fjernlaan.directory.model import Closure, LendingPolicy, Library, WorkingCalendar, normalise_isil
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate, LibraryOut, LibraryPatch
@@ -117,18 +118,28 @@ def create_library(session: Session, data: LibraryCreate, policy: LendingPolicy 
     return library_out(row)
 
 
-def update_library(session: Session, isil: str, patch: LibraryPatch) -> LibraryOut:
-    """Change the fields given in the patch; the rest stay as they are."""
+def update_library(
+    session: Session, isil: str, patch: LibraryPatch, now: datetime | None = None
+) -> LibraryOut:
+    """Change the fields given in the patch; the rest stay as they are. ``now`` dates a change of the
+    ISO 18626 endpoint (the caller's clock; the wall clock when not given)."""
     row = _row(session, isil)
     changes = patch.model_dump(exclude_unset=True)
     for required in ("name", "type", "active"):
         if required in changes and changes[required] is None:
             raise DomainError(f"{required} cannot be empty", field=required)
     _check_references(session, row.isil, changes)
+    _note_endpoint_change(row, changes, now)
     for name, value in changes.items():
         setattr(row, name, value)
     session.flush()
     return library_out(row)
+
+
+def _note_endpoint_change(row: LibraryRow, changes: Mapping[str, Any], now: datetime | None) -> None:
+    # The hub's outbound credentials are not presented to an endpoint changed after they were issued.
+    if "iso18626_endpoint" in changes and changes["iso18626_endpoint"] != row.iso18626_endpoint:
+        row.iso18626_endpoint_changed_at = now or utcnow()
 
 
 def get_policy(session: Session, isil: str) -> LendingPolicy:
@@ -264,6 +275,7 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
         ):
             report.unchanged += 1
         else:
+            _note_endpoint_change(row, fields, None)
             for name, value in fields.items():
                 if name not in ("central_isil", "transport_hub"):
                     setattr(row, name, value)

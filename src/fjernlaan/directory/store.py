@@ -35,6 +35,9 @@ class LibraryRow(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     iso18626_endpoint: Mapped[str | None] = mapped_column(String(500))
     iso18626_version: Mapped[str | None] = mapped_column(String(8))
+    # When a change (not the first entry) last set the endpoint; NULL when it never changed. The
+    # hub's outbound credentials go only to endpoints not changed since they were issued.
+    iso18626_endpoint_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -1,7 +1,9 @@
 """HTTP: the ISO 18626 endpoint peers post to, and the national admins' peer settings.
 
 ``POST /iso18626`` answers every message with its confirmation as ``application/xml`` and HTTP 200, OK
-or ERROR alike; nothing a peer (or an attacker) sends makes it answer 500.
+or ERROR alike; nothing a peer (or an attacker) sends makes it answer 500. A source address over its
+rate limit (all messages, or messages refused before their sender was authenticated) gets 429 with
+``Retry-After``, and its message is neither read nor logged.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from fjernlaan.iso18626.codec import build_confirmation, sniff_message_kind
 from fjernlaan.iso18626.model import ErrorType, Iso18626Error, Version
 from fjernlaan.iso18626.quirks import Peer
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import PrincipalDep, SessionDep, get_clock
+from fjernlaan.web.deps import ClockDep, PrincipalDep, SessionDep, get_clock
+from fjernlaan.web.ratelimit import RateLimiter
+from fjernlaan.web.security import client_address
 
 log = logging.getLogger("fjernlaan.iso18626")
 
@@ -66,6 +70,13 @@ def _last_resort(now: datetime) -> bytes:
         return b'<?xml version="1.0" encoding="UTF-8"?>\n<ISO18626Message/>'
 
 
+#: Outcomes of messages refused before their sender was authenticated: these count against the
+#: source's refused-message limit.
+REFUSED_UNAUTHENTICATED = frozenset(
+    {service.Outcome.INVALID, service.Outcome.UNKNOWN_SENDER, service.Outcome.UNAUTHENTICATED}
+)
+
+
 def _answer(
     db: Database,
     settings: Settings,
@@ -74,8 +85,9 @@ def _answer(
     bearer: str | None,
     content_type: str,
     now: datetime,
-) -> bytes:
+) -> tuple[bytes, service.Outcome]:
     limit = settings.iso18626_max_bytes
+    log_bytes = settings.iso18626_unauthenticated_log_bytes
     try:
         with db.unit_of_work() as session:
             if oversize:
@@ -84,23 +96,41 @@ def _answer(
                     f"message is more than the limit of {limit} bytes",
                     sniff_message_kind(body),
                 )
-                return service.refuse(session, body, exc, now, limit).confirmation
+                refused = service.refuse(session, body, exc, now, log_bytes)
+                return refused.confirmation, refused.outcome
             reception = service.receive(
-                session, body, bearer_token=bearer, now=now, max_bytes=limit, content_type=content_type
+                session,
+                body,
+                bearer_token=bearer,
+                now=now,
+                max_bytes=limit,
+                content_type=content_type,
+                refused_log_bytes=log_bytes,
             )
-            return reception.confirmation
+            return reception.confirmation, reception.outcome
     except Exception:  # the transaction was rolled back; the peer gets ERROR and may send again
         log.exception("ISO 18626 message could not be processed")
     try:
         confirmation = service.internal_error_confirmation(body, now)
     except Exception:
-        return _last_resort(now)
+        return _last_resort(now), service.Outcome.INTERNAL_ERROR
     try:
         with db.unit_of_work() as session:
             service.log_internal_error(session, body, confirmation, now, limit)
     except Exception:
         log.exception("could not log the failed ISO 18626 message")
-    return confirmation
+    return confirmation, service.Outcome.INTERNAL_ERROR
+
+
+def _rate_limited(request: Request, settings: Settings) -> int | None:
+    """Seconds the source must wait, or None: every message counts against the source's limit, and
+    a source whose messages were refused unauthenticated too often is not heard until it has room."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    source = client_address(request)
+    wait = limiter.hit(settings.iso18626_rate_limit_per_address, "iso18626", source)
+    if wait is None:
+        wait = limiter.check(settings.iso18626_refused_rate_limit_per_address, "iso18626-refused", source)
+    return wait
 
 
 @router.post(
@@ -124,13 +154,28 @@ async def iso18626_endpoint(request: Request) -> Response:
     now = get_clock(request).now()
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
+    wait = _rate_limited(request, settings)
+    if wait is not None:
+        return Response(
+            content=f"too many messages from this address; try again in {wait} s\n",
+            status_code=429,
+            media_type="text/plain",
+            headers={"Retry-After": str(wait)},
+        )
     try:
         body, oversize = await _read_limited(request, settings.iso18626_max_bytes)
     except Exception:  # a client that hangs up mid-body; answer anyway
         body, oversize = b"", False
     bearer = _bearer(request.headers.get("authorization"))
     content_type = request.headers.get("content-type", "")
-    confirmation = await run_in_threadpool(_answer, db, settings, body, oversize, bearer, content_type, now)
+    confirmation, outcome = await run_in_threadpool(
+        _answer, db, settings, body, oversize, bearer, content_type, now
+    )
+    if outcome in REFUSED_UNAUTHENTICATED:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        limiter.hit(
+            settings.iso18626_refused_rate_limit_per_address, "iso18626-refused", client_address(request)
+        )
     return Response(content=confirmation, media_type=XML)
 
 
@@ -239,7 +284,9 @@ def get_peer(isil: str, session: SessionDep, principal: PrincipalDep) -> PeerOut
     response_model=PeerOut,
     summary="Set a library's ISO 18626 peer settings (national admin)",
 )
-def put_peer(isil: str, body: PeerIn, session: SessionDep, principal: PrincipalDep) -> PeerOut:
+def put_peer(
+    isil: str, body: PeerIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+) -> PeerOut:
     require_role(principal)
     given = body.model_fields_set
     view = service.set_peer(
@@ -251,6 +298,7 @@ def put_peer(isil: str, body: PeerIn, session: SessionDep, principal: PrincipalD
         unfilled_only_at_end_of_rota=body.unfilled_only_at_end_of_rota,
         version_override=body.version_override,
         outbound_token=body.outbound_token if "outbound_token" in given else service.KEEP,
+        now=clock.now(),
     )
     session.commit()
     return peer_out(view)

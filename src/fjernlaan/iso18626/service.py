@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fjernlaan.db.base import utcnow
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.outbox import OutboxMessage, enqueue
 from fjernlaan.db.uow import Database, reads_before_writes
@@ -90,6 +91,7 @@ from fjernlaan.iso18626.store import (
     token_matches,
 )
 from fjernlaan.jobs import register_sender
+from fjernlaan.outbound_policy import EndpointRefused, pinned_request, resolve_endpoint
 from fjernlaan.settings import Settings
 from fjernlaan.ttl_cache import TtlCache
 
@@ -99,8 +101,9 @@ CHANNEL: Final = "iso18626"
 #: The message kinds a peer may post; confirmations travel back in the HTTP answer, never on their own.
 INBOUND_KINDS: Final = ("request", "supplyingAgencyMessage", "requestingAgencyMessage")
 XML_CONTENT_TYPES: Final = frozenset({"text/xml", "application/xml"})
-# How much of a refused oversize body the log keeps (enough to see what it was).
-_OVERSIZE_LOG_BYTES: Final = 1024
+# How much of a refused body the log keeps by default: messages refused before their sender was
+# authenticated may come from anybody, and a log that keeps their bodies whole fills the disk.
+DEFAULT_REFUSED_LOG_BYTES: Final = 2048
 # The inbound log is written with Core statements: one INSERT and one UPDATE per message, without the
 # ORM's unit-of-work bookkeeping for a row nobody reads back in the same transaction.
 _INBOUND: Final = cast(Table, InboundMessageRow.__table__)
@@ -286,12 +289,13 @@ def _log(
     now: datetime,
     confirmation: bytes,
     outcome: Outcome,
-    max_bytes: int,
+    log_bytes: int,
     error: ErrorData | None = None,
     kind: str | None = None,
     sender: str | None = None,
     request_id: str | None = None,
 ) -> None:
+    """Log a message that was not applied with at most ``log_bytes`` of its body."""
     session.execute(
         _LOG_INSERT,
         {
@@ -301,7 +305,7 @@ def _log(
             "kind": kind,
             "requesting_agency_request_id": request_id[:200] if request_id else None,
             "dedupe_key": None,
-            "body": bytes(body) if len(body) <= max_bytes else bytes(body[:_OVERSIZE_LOG_BYTES]),
+            "body": bytes(body[:log_bytes]),
             "confirmation": confirmation,
             "message_status": MessageStatus.ERROR.value if error else MessageStatus.OK.value,
             "outcome": outcome.value,
@@ -312,8 +316,15 @@ def _log(
     )
 
 
-def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max_bytes: int) -> Reception:
-    """Answer ERROR for a message that cannot be read (or must not be: wrong Content-Type, too big)."""
+def refuse(
+    session: Session,
+    body: bytes,
+    exc: Iso18626Error,
+    now: datetime,
+    log_bytes: int = DEFAULT_REFUSED_LOG_BYTES,
+) -> Reception:
+    """Answer ERROR for a message that cannot be read (or must not be: wrong Content-Type, too big);
+    the log keeps at most ``log_bytes`` of it."""
     confirmation = build_confirmation(exc, timestamp_received=now, timestamp=now)
     ctx = exc.context or ErrorContext()
     sender = ctx.requesting_agency_id
@@ -325,7 +336,7 @@ def refuse(session: Session, body: bytes, exc: Iso18626Error, now: datetime, max
         now=now,
         confirmation=confirmation,
         outcome=Outcome.INVALID,
-        max_bytes=max_bytes,
+        log_bytes=log_bytes,
         error=exc.error_data,
         kind=exc.message_kind,
         sender=sender.value if sender else None,
@@ -341,7 +352,7 @@ def _refuse_parsed(
     error: ErrorData,
     outcome: Outcome,
     now: datetime,
-    max_bytes: int,
+    log_bytes: int,
     sender: str | None,
 ) -> Reception:
     confirmation = build_confirmation(parsed, timestamp_received=now, timestamp=now, errors=(error,))
@@ -353,7 +364,7 @@ def _refuse_parsed(
         now=now,
         confirmation=confirmation,
         outcome=outcome,
-        max_bytes=max_bytes,
+        log_bytes=log_bytes,
         error=error,
         kind=parsed.kind,
         sender=sender,
@@ -534,10 +545,13 @@ def receive(
     now: datetime,
     max_bytes: int = DEFAULT_MAX_BYTES,
     content_type: str | None = None,
+    refused_log_bytes: int = DEFAULT_REFUSED_LOG_BYTES,
 ) -> Reception:
     """Take one message a peer posted and answer it with its confirmation (see the module docstring).
 
-    ``content_type``, when given, must be ``text/xml`` or ``application/xml``. The caller commits.
+    ``content_type``, when given, must be ``text/xml`` or ``application/xml``. A message refused
+    before its sender is authenticated is logged with at most ``refused_log_bytes`` of its body (it may
+    come from anybody). The caller commits.
     A handler's unexpected exception (not a DomainError) propagates after its savepoint is rolled back,
     so the caller can undo the whole transaction and the peer's retry is processed afresh.
     """
@@ -548,13 +562,13 @@ def receive(
             f"Content-Type must be text/xml or application/xml, not {content_type[:100]!r}",
             sniff_message_kind(body),
         )
-        return refuse(session, body, exc, now, max_bytes)
+        return refuse(session, body, exc, now, refused_log_bytes)
     try:
         parsed = parse(body, max_bytes=max_bytes)
     except Iso18626Error as exc:
-        return refuse(session, body, exc, now, max_bytes)
+        return refuse(session, body, exc, now, refused_log_bytes)
     if parsed.kind not in INBOUND_KINDS:
-        return refuse(session, body, _confirmation_posted(parsed), now, max_bytes)
+        return refuse(session, body, _confirmation_posted(parsed), now, refused_log_bytes)
     message = parsed.message
     assert isinstance(message, Request | SupplyingAgencyMessage | RequestingAgencyMessage)
     claimed = sender_of(message)[1]
@@ -564,12 +578,14 @@ def receive(
         peer, error, outcome = _identify(reads, parsed)
     if error is not None or peer is None:
         assert error is not None
-        return _refuse_parsed(session, body, parsed, error, outcome, now, max_bytes, claimed_value)
+        return _refuse_parsed(session, body, parsed, error, outcome, now, refused_log_bytes, claimed_value)
     isil = peer.isil
     problem = authentication_problem(peer, message.header.authentication, bearer_token)
     if problem is not None:
         error = ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, f"authentication failed for {isil}: {problem}")
-        return _refuse_parsed(session, body, parsed, error, Outcome.UNAUTHENTICATED, now, max_bytes, isil)
+        return _refuse_parsed(
+            session, body, parsed, error, Outcome.UNAUTHENTICATED, now, refused_log_bytes, isil
+        )
 
     key = dedupe_key(isil, parsed)
     registered = HANDLERS.get(parsed.kind)
@@ -707,7 +723,7 @@ def log_internal_error(
         now=now,
         confirmation=confirmation,
         outcome=Outcome.INTERNAL_ERROR,
-        max_bytes=max_bytes,
+        log_bytes=max_bytes,
         error=ErrorData(ErrorType.UNRECOGNISED_DATA_VALUE, "internal error at the hub"),
         kind=sniff_message_kind(body),
     )
@@ -788,8 +804,11 @@ def set_peer(
     unfilled_only_at_end_of_rota: bool | None = None,
     version_override: Version | _Keep | None = KEEP,
     outbound_token: str | _Keep | None = KEEP,
+    now: datetime | None = None,
 ) -> PeerView:
     """Create or change a library's peer settings; ``KEEP`` (or None for the flags) leaves a setting.
+
+    ``now`` dates a new outbound token (the caller's clock; the wall clock when not given).
 
     ``security_code`` is stored hashed; None clears it. ``outbound_token`` is the bearer token the peer
     issued to us (see :func:`check_outbound_token`); None clears it, and the hub's
@@ -811,6 +830,7 @@ def set_peer(
         row.version_override = version_override.value if version_override else None
     if not isinstance(outbound_token, _Keep):
         row.outbound_token = check_outbound_token(outbound_token) if outbound_token is not None else None
+        row.outbound_token_set_at = (now or utcnow()) if outbound_token is not None else None
     session.flush()
     clear_peer_cache()
     return peer_view(session, library.isil)
@@ -844,15 +864,51 @@ def check_outbound_token(token: str) -> str:
 
 
 def outbound_token(db: Database, isil: str | None, settings: Settings) -> str | None:
-    """The bearer token to present to the peer ``isil``: the one it issued to us, else the hub's
-    ``iso18626_outbound_token`` setting, else None (no Authorization header)."""
+    """The bearer token to present to ``isil``: the peer's own (see :func:`set_peer`), else the hub's
+    ``iso18626_outbound_token`` setting, else None (no Authorization header).
+
+    Neither is presented to an endpoint changed after the token was stored (the peer's) or issued
+    (the hub's, ``iso18626_outbound_token_issued_at``): :class:`PeerDeliveryError` says so, and the
+    message waits in the outbox until a national admin stores the token again (or the hub's is
+    re-issued). Whoever changed the endpoint does not get the credentials meant for the old one.
+    """
+    own: str | None = None
+    own_set_at: datetime | None = None
+    changed_at: datetime | None = None
     if isil:
         # A read: on SQLite it must not take the write lock the server's writers queue on.
         with read_only(db.engine).connect() as connection:
-            own = connection.scalar(select(PeerRow.outbound_token).where(PeerRow.library_isil == isil))
-        if own:
-            return own
-    return settings.iso18626_outbound_token or None
+            changed_at = connection.scalar(
+                select(LibraryRow.iso18626_endpoint_changed_at).where(LibraryRow.isil == isil)
+            )
+            found = connection.execute(
+                select(PeerRow.outbound_token, PeerRow.outbound_token_set_at).where(
+                    PeerRow.library_isil == isil
+                )
+            ).first()
+        if found is not None:
+            own, own_set_at = found
+    if own:
+        if changed_at is not None and (own_set_at is None or _aware(changed_at) > _aware(own_set_at)):
+            raise PeerDeliveryError(
+                f"the ISO 18626 endpoint of {isil} changed after its outbound token was stored; the token "
+                "is not sent to the new endpoint until a national admin stores it again"
+            )
+        return own
+    hub = settings.iso18626_outbound_token or None
+    if hub and changed_at is not None:
+        issued = settings.iso18626_outbound_token_issued_at
+        if issued is None or _aware(changed_at) > _aware(issued):
+            raise PeerDeliveryError(
+                f"the ISO 18626 endpoint of {isil} changed after the hub's outbound token was issued "
+                "(FJERNLAAN_ISO18626_OUTBOUND_TOKEN_ISSUED_AT); the token is not sent to the new endpoint"
+            )
+    return hub
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC from a Core select; settings may be naive too: both mean UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def issue_peer_token(session: Session, isil: str) -> str:
@@ -998,20 +1054,36 @@ def check_confirmation(data: bytes, kind: str | None = None) -> None:
 
 def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
     """The outbox sender of channel ``iso18626``: POST the XML with the peer's bearer token (read at
-    sending time, so a new token applies to messages already queued), accept only an OK confirmation."""
+    sending time, so a new token applies to messages already queued), accept only an OK confirmation.
+
+    The destination is checked again here (:func:`fjernlaan.outbound_policy.resolve_endpoint`): its
+    name is resolved, every address must be allowed, and the connection goes to the address checked.
+    """
+    try:
+        checked = resolve_endpoint(destination, settings)
+    except EndpointRefused as exc:
+        raise PeerDeliveryError(f"{destination[:200]} refused: {exc.message}") from None
     headers = {"Content-Type": "application/xml", "Accept": "application/xml, text/xml"}
     token = outbound_token(db, str(payload.get("to") or "") or None, settings)
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    try:
-        response = httpx.post(
-            destination,
-            content=str(payload["xml"]).encode("utf-8"),
-            headers=headers,
-            timeout=settings.iso18626_send_timeout_seconds,
-        )
-    except httpx.HTTPError as exc:
-        raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
+    body = str(payload["xml"]).encode("utf-8")
+    response: httpx.Response | None = None
+    with httpx.Client(timeout=settings.iso18626_send_timeout_seconds) as client:
+        for address in checked.addresses:  # the next checked address when one cannot be reached
+            url, extensions = pinned_request(checked, address)
+            if url != checked.url:
+                headers["Host"] = httpx.URL(checked.url).netloc.decode("ascii")
+            request = client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
+            try:
+                response = client.send(request)
+                break
+            except httpx.ConnectError as exc:
+                failure: httpx.HTTPError = exc
+            except httpx.HTTPError as exc:
+                raise PeerDeliveryError(f"{destination} unreachable: {type(exc).__name__}: {exc}") from None
+    if response is None:
+        raise PeerDeliveryError(f"{destination} unreachable: {type(failure).__name__}: {failure}")
     if response.status_code >= 300:
         raise PeerDeliveryError(f"HTTP {response.status_code} from {destination}: {response.text[:500]}")
     check_confirmation(response.content, str(payload.get("kind") or "") or None)

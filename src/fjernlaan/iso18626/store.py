@@ -51,6 +51,8 @@ class PeerRow(Base):
     # The bearer token the peer issued to us, presented when we post to it. Unlike the credentials
     # above it cannot be a hash: we must send it. It is write-only in the API and the CLI.
     outbound_token: Mapped[str | None] = mapped_column(String(500))
+    # When the outbound token was stored: it is not presented to an endpoint changed after this.
+    outbound_token_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     kind: Mapped[str] = mapped_column(String(16), default=Peer.GENERIC.value)
     unfilled_only_at_end_of_rota: Mapped[bool] = mapped_column(Boolean, default=False)
     version_override: Mapped[str | None] = mapped_column(String(8))

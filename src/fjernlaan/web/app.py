@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
@@ -38,6 +39,9 @@ from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
 from fjernlaan.web.pages import router as pages_router
+from fjernlaan.web.passwords import PasswordGate
+from fjernlaan.web.ratelimit import RateLimiter
+from fjernlaan.web.security import SecurityHeaders
 
 log = logging.getLogger("fjernlaan")
 
@@ -97,6 +101,8 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SYSTEM_CLOCK
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage_uri)
+    app.state.password_gate = PasswordGate(settings.password_hash_threads, settings.password_hash_queue)
     install_error_handlers(app)
 
     @app.get("/health", response_model=Health, tags=["operations"], summary="Liveness and database check")
@@ -128,4 +134,8 @@ def create_app(
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)
+    # Outermost: every answer gets the headers, and the trusted proxy's X-Forwarded-For/-Proto are
+    # applied before anything reads the caller's address or scheme (rate limits, Secure cookies).
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)  # type: ignore[arg-type]
     return app

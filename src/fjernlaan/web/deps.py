@@ -25,8 +25,10 @@ from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.settings import Settings
+from fjernlaan.web.csrf import SESSION_COOKIE, require_csrf
+from fjernlaan.web.ratelimit import RateLimiter
 
-SESSION_COOKIE = "fjl_session"
+__all__ = ["SESSION_COOKIE"]
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 T = TypeVar("T")
 
@@ -78,6 +80,12 @@ def _rollback_and_close(session: Session) -> None:
         session.rollback()
     finally:
         session.close()
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter (counters in the storage the settings name)."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
 
 
 def session_serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -134,7 +142,13 @@ async def optional_principal(
     (no I/O). Anything else is looked up in the thread pool; that may write (a token's last use), so
     it commits. After that, a GET or HEAD route's unit of work only reads: on SQLite it then takes no
     write lock, so reads never queue behind writers.
+
+    An unsafe API request that only the session cookie authenticates must carry the CSRF token
+    (:func:`fjernlaan.web.csrf.require_csrf`); a bare cookie is refused with 403 before anything runs.
+    Pages check the token of their forms themselves (``check_csrf``), so they can show a message.
     """
+    if request.url.path.startswith("/api/"):
+        await require_csrf(request)
     principal = _cached_principal(request, session)
     if principal is None:
         principal = await run_in_threadpool(_principal_and_commit, request, session)

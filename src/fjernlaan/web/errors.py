@@ -23,7 +23,9 @@ def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 429 and isinstance(extra.get("retry_after"), int):
+        headers["Retry-After"] = str(extra["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

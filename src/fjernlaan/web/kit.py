@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,12 +21,13 @@ from fastapi.responses import Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from fjernlaan.web import i18n
+from fjernlaan.web import csrf, i18n
 from fjernlaan.web.i18n import N_ as N_
+from fjernlaan.web.security import is_https
 
-CSRF_COOKIE = "fjl_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
+CSRF_COOKIE = csrf.CSRF_COOKIE
+CSRF_FIELD = csrf.CSRF_FIELD
+CSRF_HEADER = csrf.CSRF_HEADER
 LANG_COOKIE = "fjl_lang"
 FLASH_COOKIE = "fjl_flash"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -157,20 +157,20 @@ def _current_nav(path: str, items: list[NavItem]) -> str | None:
 
 
 def csrf_token(request: Request) -> str:
-    """The browser's CSRF token (the cookie's, or a new one render() will set)."""
+    """The caller's CSRF token: an HMAC of the session cookie (before login, of the random nonce in
+    the `fjl_csrf` cookie that render() sets), see :mod:`fjernlaan.web.csrf`."""
     token: str | None = getattr(request.state, "csrf_token", None)
     if token is None:
-        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        nonce = csrf.csrf_nonce(request)
+        request.state.csrf_nonce = nonce
+        token = csrf.csrf_token(request, nonce)
         request.state.csrf_token = token
     return token
 
 
 def check_csrf(request: Request, submitted: str | None = None) -> bool:
-    """Double-submit check: the form's `csrf_token` (or htmx's `X-CSRF-Token` header) must equal the
-    cookie's."""
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    candidate = submitted or request.headers.get(CSRF_HEADER) or ""
-    return bool(cookie) and secrets.compare_digest(cookie, candidate)
+    """Whether the form's `csrf_token` (or htmx's `X-CSRF-Token` header) is the caller's token."""
+    return csrf.token_is_valid(request, submitted or request.headers.get(CSRF_HEADER))
 
 
 # --- flash messages -------------------------------------------------------------------------------
@@ -361,7 +361,9 @@ def render(
     response.headers["Content-Language"] = lang
     # The page differs by these; a shared cache must not hand one user's language to another.
     response.headers["Vary"] = "Cookie, Accept-Language, HX-Request"
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
+    response.set_cookie(
+        CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="strict", secure=is_https(request)
+    )
     if request.query_params.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
     if flashes:

@@ -47,7 +47,9 @@ def serve_one(host: str, port: int, *, access_log: bool, reuse_port: bool) -> No
     import uvicorn
 
     sock = listening_socket(host, port, reuse_port=reuse_port)
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, log_level="info", access_log=access_log)
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, log_level="info", access_log=access_log, proxy_headers=False
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -56,8 +56,16 @@ def test_the_table_query_sorts_and_pages_through_query_parameters(client: TestCl
     assert 'aria-current="page">2</a>' in page
 
 
-def test_render_with_a_block_name_answers_only_that_block_for_htmx() -> None:
-    scope = {"type": "http", "method": "GET", "path": "/staff", "query_string": b"lang=en", "headers": []}
+def test_render_with_a_block_name_answers_only_that_block_for_htmx(client: TestClient) -> None:
+    # The app is in the scope: the CSRF token render() hands the page is keyed with its secret.
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/staff",
+        "query_string": b"lang=en",
+        "headers": [],
+        "app": client.app,
+    }
     request = Request({**scope, "headers": [(b"hx-request", b"true")]})
     columns = [kit.Column("label", "Page"), kit.Column("href", "Address")]
     rows = [kit.NavItem("Libraries", "/libraries", frozenset())]
@@ -71,13 +79,23 @@ def test_render_with_a_block_name_answers_only_that_block_for_htmx() -> None:
 
 def test_csrf_is_checked_from_the_form_or_the_htmx_header(client: TestClient) -> None:
     token = _csrf(client.get("/login").text)
-    scope = {"type": "http", "method": "POST", "path": "/", "query_string": b"", "headers": []}
+    # The cookie holds a random nonce; the token is an HMAC of it (of the session, once logged in).
+    nonce = client.cookies[kit.CSRF_COOKIE]
+    assert nonce != token
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "app": client.app,
+    }
 
     def request(headers: dict[str, str]) -> Request:
         raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         return Request({**scope, "headers": raw})
 
-    cookie = {"cookie": f"{kit.CSRF_COOKIE}={token}"}
+    cookie = {"cookie": f"{kit.CSRF_COOKIE}={nonce}"}
     assert kit.check_csrf(request(cookie), token)
     assert kit.check_csrf(request({**cookie, kit.CSRF_HEADER: token}))
     assert not kit.check_csrf(request({**cookie, kit.CSRF_HEADER: "forged"}))
