@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fjernlaan.limits import REQUEST_BODY_MAX_BYTES
+
 
 class Settings(BaseSettings):
     """Every knob the hub has; defaults give the embedded single-process setup on SQLite."""
@@ -37,6 +39,10 @@ class Settings(BaseSettings):
     # The bearer token the hub presents when it posts to peers (None: send no Authorization header).
     iso18626_outbound_token: str | None = None
     iso18626_send_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # Request bodies above this many bytes are refused with 413 (the ISO 18626 endpoint has its own,
+    # smaller limit above, answered in ISO 18626).
+    max_request_body_bytes: int = Field(default=REQUEST_BODY_MAX_BYTES, ge=1024)
 
 
 @lru_cache(maxsize=1)

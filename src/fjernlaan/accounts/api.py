@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -18,6 +19,7 @@ from fjernlaan.accounts.model import (
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import NotFound, PermissionDenied
+from fjernlaan.fields import CardNumber, Isil, ShortText
 from fjernlaan.web.deps import PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -37,11 +39,11 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str
-    password: str = Field(min_length=8)
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=1024)
     role: Role
-    library_isil: str | None = None
-    display_name: str = ""
+    library_isil: Isil | None = None
+    display_name: ShortText = ""
     email: EmailStr | None = None
 
 
@@ -114,7 +116,10 @@ def add_patron(
     require_staff_of(principal, normalise_isil(body.home_library))
     row = service.add_patron(session, body)
     session.commit()
-    response.headers["Location"] = f"/api/v1/patrons/{row.home_library_isil}/{row.card_number}"
+    # Quoted: a header is Latin-1, and the card number is the client's text.
+    response.headers["Location"] = (
+        f"/api/v1/patrons/{row.home_library_isil}/{quote(row.card_number, safe='')}"
+    )
     return _patron_out(row)
 
 
@@ -124,8 +129,8 @@ def add_patron(
     summary="A patron by card (home library staff only)",
 )
 def get_patron(
-    isil: Annotated[str, Path()],
-    card_number: Annotated[str, Path(max_length=64)],
+    isil: Annotated[str, Path(max_length=16)],
+    card_number: Annotated[CardNumber, Path()],
     session: SessionDep,
     principal: PrincipalDep,
 ) -> PatronOut:

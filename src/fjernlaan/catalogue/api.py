@@ -17,6 +17,7 @@ from fjernlaan.catalogue.query import And, Everything, Filters, Lookup, LookupKi
 from fjernlaan.catalogue.search import FACETS, search
 from fjernlaan.directory.model import MaterialType, Region
 from fjernlaan.errors import DomainError
+from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/records", tags=["catalogue"])
@@ -174,7 +175,7 @@ def search_records(
 
 @router.get("/{record_pk}", response_model=RecordDetail, summary="One record with holdings per library")
 def get_record(
-    record_pk: Annotated[int, Path(ge=1, description="the hub's record id")], session: SessionDep
+    record_pk: Annotated[int, Path(ge=1, le=INT_MAX, description="the hub's record id")], session: SessionDep
 ) -> RecordDetail:
     record = service.get_record(session, record_pk)
     holdings = service.holdings_for_record(session, record_pk)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from fjernlaan.accounts.model import Principal, Role, require_role
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
+from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
 from fjernlaan.network import service
 from fjernlaan.network.schemas import (
@@ -49,9 +50,9 @@ from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep, get_sett
 router = APIRouter(prefix="/api/v1/network", tags=["network"])
 feeds = APIRouter(prefix="/network", tags=["network feeds"])
 
-BodyId = Annotated[int, Path(description="the body's id", ge=1)]
-MeetingId = Annotated[int, Path(description="the meeting's id", ge=1)]
-PersonId = Annotated[int, Path(description="the person's id", ge=1)]
+BodyId = Annotated[int, Path(description="the body's id", ge=1, le=INT_MAX)]
+MeetingId = Annotated[int, Path(description="the meeting's id", ge=1, le=INT_MAX)]
+PersonId = Annotated[int, Path(description="the person's id", ge=1, le=INT_MAX)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -104,9 +104,12 @@ def _calendar(method: str, name: str | None) -> icalendar.Calendar:
 def _finish(cal: icalendar.Calendar, days: Sequence[date]) -> bytes:
     if days:
         # A VTIMEZONE covering just the span of the events keeps the file small.
-        first = datetime.combine(min(days), datetime.min.time()) - timedelta(days=366)
-        last = datetime.combine(max(days), datetime.min.time()) + timedelta(days=366)
-        cal.add_missing_timezones(first_date=first.date(), last_date=last.date())
+        # Clamped: a meeting stored near the end of the calendar (year 9999, before the input limits)
+        # would otherwise overflow the date and break the feed for good.
+        margin = timedelta(days=366)
+        first = max(min(days), date.min + margin) - margin
+        last = min(max(days), date.max - margin) + margin
+        cal.add_missing_timezones(first_date=first, last_date=last)
     data: bytes = cal.to_ical()
     return data
 

@@ -29,6 +29,7 @@ from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
 from fjernlaan.plugins import load_plugins
 from fjernlaan.settings import Settings, get_settings
+from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
 from fjernlaan.web.pages import router as pages_router
@@ -114,4 +115,8 @@ def create_app(
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)
+    # Added last, so it is the outermost of ours: bodies above the limit are refused with 413 before
+    # any route (the ISO 18626 fast path included) reads them, so no one fills memory or the database
+    # through a text field.
+    app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     return app

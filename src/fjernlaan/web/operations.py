@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
@@ -13,6 +13,7 @@ from fjernlaan.accounts.model import require_role
 from fjernlaan.db.base import utcnow
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.jobs import retry_message
+from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["operations"])
@@ -79,7 +80,9 @@ def list_outbox(
 @router.post(
     "/{message_id}/retry", response_model=OutboxOut, summary="Send a message again now (national admin)"
 )
-def retry(message_id: int, session: SessionDep, principal: PrincipalDep) -> OutboxOut:
+def retry(
+    message_id: Annotated[int, Path(ge=1, le=INT_MAX)], session: SessionDep, principal: PrincipalDep
+) -> OutboxOut:
     require_role(principal)
     row = retry_message(session, message_id, utcnow())
     session.commit()
