@@ -16,7 +16,7 @@ administrator; an external ISO 18626 peer with its bearer token (which opens `/i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 

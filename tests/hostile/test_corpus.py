@@ -382,7 +382,8 @@ XML_CASES: dict[str, bytes] = {
         f"<request>{_HEADER}<bibliographicInfo><title>a\x00b</title></bibliographicInfo></request>"
     ),
     "xinclude": _message(
-        '<request><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd" parse="text"/></request>'
+        '<request><xi:include xmlns:xi="http://www.w3.org/2001/XInclude" '
+        'href="file:///etc/passwd" parse="text"/></request>'
     ),
     "stylesheet-pi": b'<?xml version="1.0"?><?xml-stylesheet href="http://127.0.0.1:1/x.xsl"?><ISO18626Message/>',
     "long-element-name": _message("<" + "a" * 100_000 + "/>"),
@@ -471,6 +472,9 @@ def test_sru_answers_a_diagnostic_or_a_4xx(
 # --- Imports: MARC (ISO 2709, MARCXML), library CSV, holdings CSV -----------------------------------
 
 
+LEADER = b"<leader>00000nam a2200000   4500</leader>"
+
+
 def _iso2709(leader: str, directory: str, data: str) -> bytes:
     return (leader + directory + "\x1e" + data + "\x1d").encode("latin-1")
 
@@ -494,12 +498,12 @@ MARC_CASES: dict[str, bytes] = {
         + b"<collection xmlns='http://www.loc.gov/MARC21/slim'><record><leader>&lol9;</leader></record></collection>"
     ),
     "marcxml-wrong-namespace": (
-        b"<collection xmlns='http://example.org/marc'><record><leader>00000nam a2200000   4500</leader>"
-        b"</record></collection>"
+        b"<collection xmlns='http://example.org/marc'><record>" + LEADER + b"</record></collection>"
     ),
     "marcxml-bad-tag": (
-        b"<collection xmlns='http://www.loc.gov/MARC21/slim'><record><leader>00000nam a2200000   4500</leader>"
-        b"<datafield tag='\x01\x02\x03' ind1='1' ind2='0'><subfield code='a'>x</subfield></datafield>"
+        b"<collection xmlns='http://www.loc.gov/MARC21/slim'><record>"
+        + LEADER
+        + b"<datafield tag='\x01\x02\x03' ind1='1' ind2='0'><subfield code='a'>x</subfield></datafield>"
         b"</record></collection>"
     ),
     "marcxml-empty-collection": b"<collection xmlns='http://www.loc.gov/MARC21/slim'/>",
@@ -527,9 +531,11 @@ def test_marcxml_entities_are_never_resolved(hostile_db: Database) -> None:
     # pointing at a local file is never read.
     xxe = (
         b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b"<collection xmlns='http://www.loc.gov/MARC21/slim'><record><leader>00000nam a2200000   4500</leader>"
-        b"<controlfield tag='001'>xxe-1</controlfield>"
-        b"<datafield tag='245' ind1='1' ind2='0'><subfield code='a'>T&x;</subfield></datafield></record></collection>"
+        b"<collection xmlns='http://www.loc.gov/MARC21/slim'><record>"
+        + LEADER
+        + b"<controlfield tag='001'>xxe-1</controlfield>"
+        b"<datafield tag='245' ind1='1' ind2='0'><subfield code='a'>T&x;</subfield></datafield>"
+        b"</record></collection>"
     )
     try:
         import_marc(hostile_db, xxe, library="DK-710100", parse_in_worker=False)

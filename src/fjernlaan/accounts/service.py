@@ -205,7 +205,7 @@ class PatronIn(BaseModel):
     email: EmailStr | None = None
     category: PatronCategory = PatronCategory.ADULT
     home_library: Isil
-    language: str = Field(default="da", pattern="^(da|en)$")
+    language: str = Field(default="da", pattern="^(da|en)$", max_length=2)
 
 
 def add_patron(session: Session, data: PatronIn) -> PatronRow:

@@ -99,13 +99,15 @@ class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lending_enabled: bool = True
-    refused_material_types: list[MaterialType] = Field(default_factory=list)
+    refused_material_types: list[MaterialType] = Field(default_factory=list, max_length=50)
     min_title_age_days: int = Field(default=0, ge=0, le=3650)
     loan_period_days: int = Field(default=42, ge=1, le=365)
     max_renewals: int = Field(default=1, ge=0, le=20)
     renewal_period_days: int = Field(default=28, ge=1, le=365)
     answer_deadline_working_days: int = Field(default=3, ge=1, le=60)
-    accepted_requester_types: list[RequesterCategory] = Field(default_factory=lambda: list(RequesterCategory))
+    accepted_requester_types: list[RequesterCategory] = Field(
+        default_factory=lambda: list(RequesterCategory), max_length=50
+    )
     fee_dkk: Fee = 0.0
     replacement_price_dkk: Fee = 350.0
     pickup_window_days: int = Field(default=14, ge=1, le=90)

@@ -65,7 +65,9 @@ def list_requests(
     principal: PrincipalDep,
     page: PageDep,
     side: Annotated[Side | None, Query(description="requester: we borrow; supplier: we were asked")] = None,
-    state: Annotated[list[RequesterState] | None, Query(description="requester-side states")] = None,
+    state: Annotated[
+        list[RequesterState] | None, Query(max_length=50, description="requester-side states")
+    ] = None,
     library: Annotated[str | None, Query(max_length=16, description="default: the caller's library")] = None,
     needs_attention: Annotated[bool, Query(description="only requests waiting for this library")] = False,
     deadline_within: Annotated[

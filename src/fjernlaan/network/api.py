@@ -457,7 +457,7 @@ def add_action_item(
 )
 def set_action_item(
     meeting_id: MeetingId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: StatusIn,
     session: SessionDep,
     principal: PrincipalDep,
@@ -494,7 +494,7 @@ def publish(
 )
 def create_working_group(
     meeting_id: MeetingId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: WorkingGroupIn,
     session: SessionDep,
     principal: PrincipalDep,
@@ -529,7 +529,7 @@ def list_tasks(body_id: BodyId, session: SessionDep, principal: PrincipalDep) ->
 )
 def set_task(
     body_id: BodyId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: StatusIn,
     session: SessionDep,
     principal: PrincipalDep,

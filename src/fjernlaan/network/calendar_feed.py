@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from fjernlaan.limits import date_problem
 from fjernlaan.network.model import Body, Meeting, MeetingSession, Person
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -101,6 +102,12 @@ def _calendar(method: str, name: str | None) -> icalendar.Calendar:
     return cal
 
 
+def _in_range(session: MeetingSession) -> bool:
+    # A session stored before the input limits (e.g. on 9999-12-31) is left out of the feeds: its time
+    # zone cannot be computed, and one such row would break the feed for good.
+    return date_problem(session.starts.date()) is None and date_problem(session.ends.date()) is None
+
+
 def _finish(cal: icalendar.Calendar, days: Sequence[date]) -> bytes:
     if days:
         # A VTIMEZONE covering just the span of the events keeps the file small.
@@ -163,6 +170,8 @@ def body_feed(
         if meeting.body_id != body.id:
             raise ValueError(f"meeting {meeting.id} belongs to another body")
         for session in meeting.sessions:
+            if not _in_range(session):
+                continue
             cal.add_component(_event(body, meeting, session, domain=domain, stamp=moment))
             days.append(session.starts.date())
     return _finish(cal, days)
@@ -183,6 +192,8 @@ def person_feed(
         if meeting.body_id != body.id:
             raise ValueError(f"meeting {meeting.id} belongs to another body")
         for session in meeting.sessions:
+            if not _in_range(session):
+                continue
             cal.add_component(_event(body, meeting, session, domain=domain, stamp=moment))
             days.append(session.starts.date())
     return _finish(cal, days)

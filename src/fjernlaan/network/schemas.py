@@ -76,7 +76,7 @@ class PersonIn(BaseModel):
     role: ShortText = ""
     library_isil: Isil | None = None
     user_id: Id | None = None
-    language: str = Field(default="da", pattern="^(da|en)$")
+    language: str = Field(default="da", pattern="^(da|en)$", max_length=2)
 
 
 class PersonOut(BaseModel):
