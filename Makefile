@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench install install-test system-test-deps clean
+.PHONY: run test test-clock-guard lint bench install install-test system-test-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,22 @@ test: lint system-test-deps
 	if [ -n "$$PGURL" ]; then echo "PostgreSQL tests run against $$PGURL"; \
 	else echo "!!! PostgreSQL tests will be SKIPPED: no PostgreSQL server found !!!"; fi; \
 	FJERNLAAN_TEST_DATABASE_URL="$$PGURL" $(PY) -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-clock-guard
+
+# The clock guard: the unit and SQLite tests again with the whole process clock moved 400 days and
+# 3 years ahead (libfaketime), so a test or code that depends on today's date fails the day it is
+# written. PostgreSQL's server clock is not moved, so its tests are left out (no database URL, and
+# the `postgresql` parameter deselected); the e2e tests start servers and browsers with timeouts of
+# their own and stay out too. FAKETIME_DONT_FAKE_MONOTONIC keeps asyncio's and threads' timers real.
+CLOCK_GUARD_TESTS ?= tests/unit tests/integration
+test-clock-guard: install-test system-test-deps
+	@command -v faketime >/dev/null || { echo "faketime missing: run scripts/install-system-deps" >&2; exit 1; }
+	@for shift in +400d +3y; do \
+	  echo "clock guard: unit and SQLite tests with the clock at $$shift"; \
+	  env -u FJERNLAAN_TEST_DATABASE_URL FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" \
+	    $(PY) -m pytest -q -n auto --dist loadgroup -k "not postgresql" -m "not postgres" \
+	    $(CLOCK_GUARD_TESTS) || exit 1; \
+	done
 
 bench: install-test
 	@PGURL="$$(scripts/test-postgres-url)"; \

@@ -117,6 +117,7 @@ def _run(label: str, url: str, marc: Path, raw: _Raw) -> None:
     from fastapi.testclient import TestClient
 
     from fjernlaan.catalogue.importer import import_marc
+    from fjernlaan.clock import SYSTEM_CLOCK
     from fjernlaan.db.engine import make_engine
     from fjernlaan.db.migrate import upgrade
     from fjernlaan.db.uow import Database
@@ -127,7 +128,7 @@ def _run(label: str, url: str, marc: Path, raw: _Raw) -> None:
     database = Database(make_engine(url))
     upgrade(database.engine)
     with database.unit_of_work() as session:
-        seed_demo(session)
+        seed_demo(session, SYSTEM_CLOCK)
     worker_before = _children_cpu()
     report, wall, cpu = _timed(lambda: import_marc(database, marc, library="DK-710100"))
     worker = _children_cpu() - worker_before

@@ -48,6 +48,7 @@ from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import _WriterLock, make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
@@ -200,7 +201,7 @@ def _prepare(url: str) -> str:
     db = Database(make_engine(url))
     upgrade(db.engine)
     with db.unit_of_work() as session:
-        seed_demo(session)
+        seed_demo(session, SYSTEM_CLOCK)
         session.add(
             LibraryRow(
                 isil=PEER, name="Benchmark peer", type="foreign", iso18626_endpoint="http://127.0.0.1:9/"

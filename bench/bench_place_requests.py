@@ -24,6 +24,7 @@ from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.accounts.service import PatronIn, add_patron, issue_token
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
@@ -41,7 +42,7 @@ def _prepare(url: str) -> tuple[str, int, int]:
     db = Database(make_engine(url))
     upgrade(db.engine)
     with db.unit_of_work() as session:
-        seed_demo(session)
+        seed_demo(session, SYSTEM_CLOCK)
         pk = upsert_record(
             session, Record(record_id="bench-1", title="Æbler på Åen"), [Holding(i) for i in HOLDERS]
         ).record_pk

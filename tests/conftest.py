@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from fjernlaan.accounts import service as accounts_service
+from fjernlaan.clock import SYSTEM_CLOCK, FixedClock
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.tables import metadata
@@ -87,17 +88,25 @@ def seeded(db: Database) -> Database:
     from fjernlaan.demo import seed_demo
 
     with db.unit_of_work() as session:
-        seed_demo(session)
+        seed_demo(session, SYSTEM_CLOCK)  # dated relative to the real (or faked) today, like `make run`
     return db
 
 
 @pytest.fixture
-def app(seeded: Database) -> FastAPI:
-    """The hub's web app on the seeded database."""
+def clock() -> FixedClock:
+    """A clock that stands still at the moment the test started (move it with `set`/`advance`)."""
+    return FixedClock(SYSTEM_CLOCK.now())
+
+
+@pytest.fixture
+def app(seeded: Database, clock: FixedClock) -> FastAPI:
+    """The hub's web app on the seeded database, on the test's `clock`."""
     from fjernlaan.settings import Settings
     from fjernlaan.web.app import create_app
 
-    return create_app(Settings(database_url="sqlite://", secret_key="test-secret"), database=seeded)
+    return create_app(
+        Settings(database_url="sqlite://", secret_key="test-secret"), database=seeded, clock=clock
+    )
 
 
 @pytest.fixture

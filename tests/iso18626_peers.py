@@ -97,6 +97,7 @@ class RecordingHandler:
             destination=sender,
             payload={"kind": parsed.kind},
             idempotency_key=f"handled-{len(self.calls)}-{now.isoformat()}",
+            now=now,
         )
         if self.fail_with is not None:
             raise self.fail_with

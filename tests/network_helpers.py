@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -10,6 +10,9 @@ from fjernlaan.network import service
 from fjernlaan.network.model import BodyKind, Meeting, MeetingSession
 
 JOINED = date(2025, 1, 6)
+# The moment the tests' use cases run at, after every date they name: the code is given it (and days
+# derived from it), so no test compares a named date with the wall clock.
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 def make_network(session: Session, capacity: int = 40) -> int:

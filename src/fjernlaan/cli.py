@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fjernlaan.accounts.model import Role
+from fjernlaan.clock import SYSTEM_CLOCK, Clock, today
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
@@ -38,6 +39,9 @@ app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(principles_app, name="principles")
 app.add_typer(requests_app, name="requests")
+CLOCK: Clock = SYSTEM_CLOCK
+"""The clock every command takes its time from (a test may swap in a `FixedClock`)."""
+
 catalogue_app = typer.Typer(help="The union catalogue: import MARC records.", no_args_is_help=True)
 holdings_app = typer.Typer(help="Libraries' holdings in the union catalogue.", no_args_is_help=True)
 app.add_typer(catalogue_app, name="catalogue")
@@ -81,7 +85,7 @@ def demo(
     database = _database()
     upgrade(database.engine)
     with database.unit_of_work() as session:
-        report = seed_demo(session, records=records)
+        report = seed_demo(session, CLOCK, records=records)
     made = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing new (already seeded)"
     console.print(f"demo network: {made}")
     table = Table(title="Demo accounts (demo data only: never use them in production)")
@@ -276,7 +280,7 @@ def worker(
     settings = get_settings()
     database = _database()
     if once:
-        report = run_once(database, settings, _parse_now(now))
+        report = run_once(database, settings, _parse_now(now) or CLOCK.now())
         timers = ", ".join(f"{name} {n}" for name, n in sorted(report.timers.items())) or "none"
         console.print(
             f"timers: {timers}; outbox: sent {report.sent}, retry {report.retried}, failed {report.failed}"
@@ -284,7 +288,7 @@ def worker(
         return
     if now is not None:
         raise _fail("--now only goes with --once")
-    run_forever(database, settings, interval)
+    run_forever(database, settings, interval, clock=CLOCK)
 
 
 @outbox_app.command("list")
@@ -316,12 +320,11 @@ def outbox_list(
 @outbox_app.command("retry")
 def outbox_retry(message_id: Annotated[int, typer.Argument(help="the message's id")]) -> None:
     """Make a waiting or failed message due again now."""
-    from fjernlaan.db.base import utcnow
     from fjernlaan.jobs import retry_message
 
     try:
         with _database().unit_of_work() as session:
-            retry_message(session, message_id, utcnow())
+            retry_message(session, message_id, CLOCK.now())
     except DomainError as exc:
         raise _fail(exc.message) from exc
     console.print(f"message {message_id} will be sent on the worker's next pass")
@@ -514,7 +517,7 @@ def network_import_members(
         )
     try:
         with _database().unit_of_work() as session:
-            report = network.import_members(session, body_id, list(reader))
+            report = network.import_members(session, body_id, list(reader), today(CLOCK))
     except DomainError as exc:
         raise _fail(exc.message) from exc
     for position, reason in report.skipped:

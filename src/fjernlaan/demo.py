@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Role
 from fjernlaan.accounts.service import add_user, find_user
-from fjernlaan.directory.demo import DEMO_CLOSURES, DEMO_USERS, load_demo_libraries
+from fjernlaan.clock import Clock, today
+from fjernlaan.directory.demo import DEMO_USERS, demo_closures, load_demo_libraries
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate
 from fjernlaan.directory.service import add_closure, create_library, library_exists
 from fjernlaan.directory.store import ClosureRow, LibraryRow
@@ -27,8 +28,9 @@ class DemoReport:
         self.created[kind] = self.created.get(kind, 0) + n
 
 
-def seed_directory(session: Session, report: DemoReport) -> None:
-    """The demo libraries (public, central, national, research, school, special, foreign) and closures."""
+def seed_directory(session: Session, report: DemoReport, clock: Clock) -> None:
+    """The demo libraries (public, central, national, research, school, special, foreign) and closures
+    (the next ones as of the clock's today)."""
     libraries = load_demo_libraries()
     # Central libraries first: public libraries refer to them.
     ordered = sorted(libraries, key=lambda lib: (lib.central_isil not in (None, lib.isil), lib.isil))
@@ -58,7 +60,7 @@ def seed_directory(session: Session, report: DemoReport) -> None:
             row.central_isil = lib.isil
         if lib.transport_hub == lib.isil and row.transport_hub is None:
             row.transport_hub = lib.isil
-    for isil, closures in DEMO_CLOSURES.items():
+    for isil, closures in demo_closures(today(clock)).items():
         if session.scalar(select(ClosureRow.id).where(ClosureRow.library_isil == isil).limit(1)) is not None:
             continue
         for closure in closures:
@@ -109,17 +111,18 @@ def seed_peers(session: Session, report: DemoReport) -> None:
         report.add("iso18626 peers")
 
 
-def seed_demo(session: Session, records: int = 0) -> DemoReport:
-    """Seed every area's demo data inside the caller's unit of work.
+def seed_demo(session: Session, clock: Clock, records: int = 0) -> DemoReport:
+    """Seed every area's demo data inside the caller's unit of work, dated relative to `clock`
+    (closures and meetings ahead, memberships and minutes behind), so the demo never goes stale.
 
     `records` generated catalogue titles are added (0, the default, adds no catalogue; the
     `fjernlaan demo` command asks for 50,000).
     """
     report = DemoReport()
-    seed_directory(session, report)
+    seed_directory(session, report, clock)
     seed_users(session, report)
     seed_peers(session, report)
-    seed_network(session, report)
+    seed_network(session, report, clock)
     if records:
         from fjernlaan.catalogue.demo import seed_catalogue
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from fjernlaan.db.base import utcnow
+from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage, backoff
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import Conflict, NotFound
@@ -162,12 +162,11 @@ def send_outbox(db: Database, settings: Settings, now: datetime, report: PassRep
                 report.failed += 1
 
 
-def run_once(db: Database, settings: Settings, now: datetime | None = None) -> PassReport:
-    """One pass: every timer, then the outbox, at the given clock (default: now)."""
+def run_once(db: Database, settings: Settings, now: datetime) -> PassReport:
+    """One pass: every timer, then the outbox, at the moment `now` (the worker's clock gives it)."""
     from fjernlaan.plugins import load_plugins  # late: plugin modules import this one
 
     load_plugins()
-    now = now or utcnow()
     report = PassReport()
     for name, timer in sorted(TIMERS.items()):
         with db.unit_of_work() as session:
@@ -176,12 +175,14 @@ def run_once(db: Database, settings: Settings, now: datetime | None = None) -> P
     return report
 
 
-def run_forever(db: Database, settings: Settings, interval_seconds: float = 15.0) -> None:
-    """Pass after pass until interrupted."""
+def run_forever(
+    db: Database, settings: Settings, interval_seconds: float = 15.0, clock: Clock = SYSTEM_CLOCK
+) -> None:
+    """Pass after pass until interrupted, each at `clock`'s now."""
     while True:
-        started = time.monotonic()
+        started = time.monotonic()  # only to pace the passes; the passes' time comes from `clock`
         try:
-            report = run_once(db, settings)
+            report = run_once(db, settings, clock.now())
             if report.sent or report.retried or report.failed or any(report.timers.values()):
                 log.info("worker pass: %s", report)
         except Exception:  # a failed pass is logged and the next one tries again

@@ -7,7 +7,7 @@ import re
 import secrets
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from argon2 import PasswordHasher
@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Patron, PatronCategory, Principal, Role, check_new_user
 from fjernlaan.accounts.store import ApiTokenRow, PatronRow, UserRow
-from fjernlaan.db.base import utcnow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotAuthenticated, NotFound
@@ -157,8 +156,9 @@ def cached_principal_for_token(session: Session, token: str) -> Principal | None
     return None
 
 
-def principal_for_token(session: Session, token: str) -> Principal:
-    """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one."""
+def principal_for_token(session: Session, token: str, now: datetime) -> Principal:
+    """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one. `now`
+    dates the token's last use."""
     cached = cached_principal_for_token(session, token)
     if cached is not None:
         return cached
@@ -171,7 +171,6 @@ def principal_for_token(session: Session, token: str) -> Principal:
     user = session.get(UserRow, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("the token's user is deactivated")
-    now = utcnow()
     # Record use at most every ten minutes so reads do not turn into writes on every call.
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=10):
         row.last_used_at = now

@@ -8,6 +8,8 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from fjernlaan import clock
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,5 +47,8 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    """Now, as an aware UTC datetime."""
-    return datetime.now(UTC)
+    """The wall clock, for column defaults only: the safety net for a row no use case dated.
+
+    Use cases take their time from the clock they are given (:mod:`fjernlaan.clock`).
+    """
+    return clock.utcnow()

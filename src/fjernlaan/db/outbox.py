@@ -46,13 +46,13 @@ def enqueue(
     destination: str,
     payload: dict[str, Any],
     idempotency_key: str,
+    now: datetime,
     ordering_key: str | None = None,
-    now: datetime | None = None,
 ) -> OutboxMessage:
     """Add a message to the outbox inside the caller's transaction; the same key is queued once.
 
-    `now` is the clock of the change that queues it (a timer pass run with `--now` passes its own), so
-    the message is due in that same pass; it defaults to the wall clock.
+    `now` is the moment of the change that queues it (a timer pass run with `--now` passes its own), so
+    the message is due in that same pass and dated by the use case's clock, not the wall clock.
     """
     existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
     if existing is not None:
@@ -66,7 +66,8 @@ def enqueue(
         ordering_key=ordering_key,
         status="pending",
         attempts=0,
-        next_attempt_at=now or utcnow(),
+        next_attempt_at=now,
+        created_at=now,
     )
     session.add(message)
     session.flush()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -188,15 +188,36 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 
-DEMO_CLOSURES: Mapping[str, tuple[Closure, ...]] = MappingProxyType(
+def _weeks(year: int, first: int, last: int, weekday_last: int, reason: str) -> Closure:
+    """Monday of ISO week `first` to weekday `weekday_last` (1 = Monday) of ISO week `last`."""
+    return Closure(
+        date.fromisocalendar(year, first, 1), date.fromisocalendar(year, last, weekday_last), reason
+    )
+
+
+# Each demo closure as a rule for a year: the demo shows the next one of each, whatever year it is.
+_CLOSURE_RULES: Mapping[str, tuple[Callable[[int], Closure], ...]] = MappingProxyType(
     {
-        "DK-782500": (Closure(date(2026, 12, 21), date(2026, 12, 27), "Juleferie"),),
-        "DK-749200": (Closure(date(2026, 7, 6), date(2026, 7, 26), "Sommerlukket"),),
-        "DK-755000": (Closure(date(2026, 10, 5), date(2026, 10, 16), "Ombygning af hovedbiblioteket"),),
-        "DK-820010": (Closure(date(2026, 4, 6), date(2026, 4, 10), "Flytning af magasin"),),
+        "DK-782500": (lambda y: Closure(date(y, 12, 21), date(y, 12, 27), "Juleferie"),),
+        "DK-749200": (lambda y: _weeks(y, 28, 30, 7, "Sommerlukket"),),
+        "DK-755000": (lambda y: _weeks(y, 41, 42, 5, "Ombygning af hovedbiblioteket"),),
+        "DK-820010": (lambda y: _weeks(y, 15, 15, 5, "Flytning af magasin"),),
         "DK-734000": (
-            Closure(date(2026, 2, 9), date(2026, 2, 13), "Nyt bibliotekssystem"),
-            Closure(date(2026, 12, 28), date(2026, 12, 30), "Status"),
+            lambda y: _weeks(y, 7, 7, 5, "Nyt bibliotekssystem"),
+            lambda y: Closure(date(y, 12, 28), date(y, 12, 30), "Status"),
         ),
     }
 )
+
+
+def demo_closures(today: date) -> Mapping[str, tuple[Closure, ...]]:
+    """The demo libraries' closures as seen on `today`: each is the next one (this year's when it has
+    not ended yet, else next year's), so the demo always has closures ahead of it."""
+
+    def upcoming(rule: Callable[[int], Closure]) -> Closure:
+        this_year = rule(today.year)
+        return this_year if this_year.ends >= today else rule(today.year + 1)
+
+    return MappingProxyType(
+        {isil: tuple(upcoming(rule) for rule in rules) for isil, rules in _CLOSURE_RULES.items()}
+    )

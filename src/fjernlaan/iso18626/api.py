@@ -16,14 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fjernlaan.accounts.model import require_role
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.uow import Database
 from fjernlaan.iso18626 import service
 from fjernlaan.iso18626.codec import build_confirmation, sniff_message_kind
 from fjernlaan.iso18626.model import ErrorType, Iso18626Error, Version
 from fjernlaan.iso18626.quirks import Peer
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import PrincipalDep, SessionDep
+from fjernlaan.web.deps import PrincipalDep, SessionDep, get_clock
 
 log = logging.getLogger("fjernlaan.iso18626")
 
@@ -122,7 +121,7 @@ async def iso18626_endpoint(request: Request) -> Response:
     Peers authenticate with ``Authorization: Bearer <token>`` or with requestingAgencyAuthentication
     (accountId, securityCode) in the message header.
     """
-    now = utcnow()
+    now = get_clock(request).now()
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     try:

@@ -1574,8 +1574,9 @@ def build_confirmation(
       request. The HTTP layer may also use status 400 for that case.
 
     The version is ``version``, else the inbound message's, else the error context's, else 2017.
+    ``timestamp`` (the confirmation's own) defaults to ``timestamp_received``.
     """
-    now = timestamp or datetime.now(UTC)
+    now = timestamp or timestamp_received  # the caller's clock; the codec never reads the wall clock
     if isinstance(inbound, ParsedMessage):
         confirmation = confirmation_for(
             inbound.message, timestamp=now, timestamp_received=timestamp_received, errors=errors

@@ -904,6 +904,7 @@ def queue_message(
     message: Message,
     ordering_key: str,
     idempotency_key: str,
+    now: datetime,
     at_end_of_rota: bool = True,
     reshare_note: ReShareNote | None = None,
     xsd_dir: Path | None = None,
@@ -967,6 +968,7 @@ def queue_message(
         payload=payload,
         idempotency_key=idempotency_key,
         ordering_key=ordering_key,
+        now=now,
     )
 
 

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
-from fjernlaan.db.base import utcnow
+from fjernlaan.clock import today
 from fjernlaan.lending import service
 from fjernlaan.lending.model import Action, RequesterState, Role, Side
 from fjernlaan.lending.schemas import (
@@ -23,7 +23,7 @@ from fjernlaan.lending.schemas import (
 )
 from fjernlaan.limits import INT_MAX
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/requests", tags=["lending"])
 
@@ -37,7 +37,12 @@ def _settings(request: Request) -> Settings:
 
 @router.post("", status_code=201, response_model=RequestOut, summary="Place a request for a patron")
 async def place_request(
-    body: PlaceRequestIn, request: Request, response: Response, session: SessionDep, principal: PrincipalDep
+    body: PlaceRequestIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> RequestOut:
     """Staff of the borrowing library place a request for a patron (or pass on the patron's own), from a
     catalogue record id or a free-form citation. The hub builds the rota under the network's active
@@ -45,7 +50,7 @@ async def place_request(
     # The busiest write of the API: its database work runs in the thread pool in one trip, while the
     # dependencies and the answer's serialisation stay on the event loop.
     placed = await run_in_threadpool(
-        _place, session, body, principal, _settings(request).active_principles, utcnow()
+        _place, session, body, principal, _settings(request).active_principles, clock.now()
     )
     response.headers["Location"] = f"/api/v1/requests/{placed.id}"
     return placed
@@ -64,6 +69,7 @@ def list_requests(
     session: SessionDep,
     principal: PrincipalDep,
     page: PageDep,
+    clock: ClockDep,
     side: Annotated[Side | None, Query(description="requester: we borrow; supplier: we were asked")] = None,
     state: Annotated[
         list[RequesterState] | None, Query(max_length=50, description="requester-side states")
@@ -82,9 +88,7 @@ def list_requests(
         needs_attention=needs_attention,
         deadline_within_days=deadline_within,
     )
-    items, total = service.list_requests(
-        session, principal, filters, page.limit, page.offset, utcnow().date()
-    )
+    items, total = service.list_requests(session, principal, filters, page.limit, page.offset, today(clock))
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -111,32 +115,35 @@ def take_action(
     action: Action,
     session: SessionDep,
     principal: PrincipalDep,
+    clock: ClockDep,
     body: ActionIn | None = None,
 ) -> RequestOut:
     """One step of the request: the lender answers (`will_supply`, `unfilled`, `ship`, …), the borrowing
     library receives, checks out, renews, returns. 409 with the current state and the allowed actions
     when the step is not allowed now; 422 naming the field when one it needs is missing."""
     body = body or ActionIn()
-    service.act(session, request_id, action, principal, body, utcnow())
+    service.act(session, request_id, action, principal, body, clock.now())
     session.commit()
     return service.view(session, request_id, principal, body.as_role)
 
 
 @router.post("/{request_id}/rota/order", response_model=RequestOut, summary="Reorder the rota")
 def reorder_rota(
-    request_id: RequestId, body: RotaOrderIn, session: SessionDep, principal: PrincipalDep
+    request_id: RequestId, body: RotaOrderIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RequestOut:
     """The named lenders (not yet asked) first, in the given order; lenders already asked keep their place."""
-    service.reorder_rota(session, request_id, body.isils, principal, utcnow())
+    service.reorder_rota(session, request_id, body.isils, principal, clock.now())
     session.commit()
     return service.view(session, request_id, principal)
 
 
 @router.post("/{request_id}/rota/lenders", response_model=RequestOut, summary="Add a lender to the rota")
 def add_lender(
-    request_id: RequestId, body: AddLenderIn, session: SessionDep, principal: PrincipalDep
+    request_id: RequestId, body: AddLenderIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> RequestOut:
     """Add a lender by hand, at the end or at a position not yet asked (also one the builder excluded)."""
-    service.add_rota_lender(session, request_id, body.isil, body.reason, body.position, principal, utcnow())
+    service.add_rota_lender(
+        session, request_id, body.isil, body.reason, body.position, principal, clock.now()
+    )
     session.commit()
     return service.view(session, request_id, principal)

@@ -308,7 +308,7 @@ def _bibliographic(
 
 
 def _queue(
-    session: Session, to_isil: str, message: iso.Message, request_id: int, what: str, **kw: Any
+    session: Session, to_isil: str, message: iso.Message, request_id: int, what: str, now: datetime, **kw: Any
 ) -> None:
     queue_message(
         session,
@@ -316,6 +316,7 @@ def _queue(
         message=message,
         ordering_key=_ordering_key(request_id),
         idempotency_key=f"lending:{request_id}:iso18626:{what}:{uuid.uuid4().hex}",
+        now=now,
         **kw,
     )
 
@@ -352,7 +353,7 @@ def _send_request(session: Session, loaded: lending.Loaded, move: lm.MoveToNextL
         ),
         # No patron_info: a lender never learns who the patron is.
     )
-    _queue(session, move.to_isil, message, row.id, "request")
+    _queue(session, move.to_isil, message, row.id, "request", now)
 
 
 def _send_requesting(
@@ -375,7 +376,7 @@ def _send_requesting(
         action=iso_action,
         note=note,
     )
-    _queue(session, link.peer_isil, message, loaded.row.id, iso_action.value)
+    _queue(session, link.peer_isil, message, loaded.row.id, iso_action.value, now)
 
 
 def send_supplying(
@@ -416,6 +417,7 @@ def send_supplying(
         message,
         request_id,
         f"{reason.value}:{status.value}",
+        now,
         at_end_of_rota=True,
     )
 

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from fjernlaan.accounts.model import Principal, Role, require_role
+from fjernlaan.clock import today
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
 from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
@@ -45,7 +46,7 @@ from fjernlaan.network.schemas import (
     WorkingGroupOut,
 )
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep, get_settings
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, get_settings
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"])
 feeds = APIRouter(prefix="/network", tags=["network feeds"])
@@ -135,7 +136,9 @@ def get_person(person_id: PersonId, session: SessionDep, principal: PrincipalDep
 
 
 @router.get("/me", response_model=MeOut, summary="The caller's bodies, upcoming meetings and calendar feed")
-def me(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, request: Request) -> MeOut:
+def me(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, request: Request, clock: ClockDep
+) -> MeOut:
     row = service.person_for_user(session, principal.user_id)
     if row is None:
         raise NotFound("you are not registered as a member of any body", field="user")
@@ -146,7 +149,7 @@ def me(session: SessionDep, principal: PrincipalDep, settings: SettingsDep, requ
             for b, ms in service.bodies_of_person(session, row.id)
         ],
         upcoming_meetings=[
-            MeetingOut.of(x) for _, x in service.upcoming_meetings_for_person(session, row.id)
+            MeetingOut.of(x) for _, x in service.upcoming_meetings_for_person(session, row.id, today(clock))
         ],
         calendar_url=f"{_base_url(request, settings)}/network/people/{row.feed_token}/calendar.ics",
     )
@@ -202,7 +205,7 @@ def waiting_list(
     summary="Apply to join (coordinators; a user for themself); a full body puts them on the waiting list",
 )
 def apply(
-    body_id: BodyId, body: ApplicationIn, session: SessionDep, principal: PrincipalDep
+    body_id: BodyId, body: ApplicationIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> MembershipMoveOut:
     own = service.person_for_user(session, principal.user_id)
     if not (own is not None and body.person_id == own.id):
@@ -212,7 +215,7 @@ def apply(
     else:
         assert body.person_id is not None
         person_id = body.person_id
-    change = service.apply(session, body_id, person_id, body.applied_on)
+    change = service.apply(session, body_id, person_id, body.applied_on or today(clock))
     session.commit()
     return _move(change)
 
@@ -223,12 +226,17 @@ def apply(
     summary="Resign (the member themself or a coordinator); the first on the waiting list moves up",
 )
 def resign(
-    body_id: BodyId, person_id: PersonId, body: LeaveIn, session: SessionDep, principal: PrincipalDep
+    body_id: BodyId,
+    person_id: PersonId,
+    body: LeaveIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> MembershipMoveOut:
     own = service.person_for_user(session, principal.user_id)
     if own is None or own.id != person_id:
         service.require_coordinator(session, principal, body_id)
-    change = service.resign(session, body_id, person_id, why=body.why or "resigned")
+    change = service.resign(session, body_id, person_id, today(clock), why=body.why or "resigned")
     session.commit()
     return _move(change)
 
@@ -239,12 +247,17 @@ def resign(
     summary="Withdraw a member, saying why (the body's coordinators)",
 )
 def withdraw(
-    body_id: BodyId, person_id: PersonId, body: LeaveIn, session: SessionDep, principal: PrincipalDep
+    body_id: BodyId,
+    person_id: PersonId,
+    body: LeaveIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> MembershipMoveOut:
     service.require_coordinator(session, principal, body_id)
     if not body.why.strip():
         raise DomainError("say why the person is withdrawn", field="why")
-    change = service.withdraw(session, body_id, person_id, body.why)
+    change = service.withdraw(session, body_id, person_id, body.why, today(clock))
     session.commit()
     return _move(change)
 
@@ -332,9 +345,12 @@ def send_invitations(
     principal: PrincipalDep,
     settings: SettingsDep,
     request: Request,
+    clock: ClockDep,
 ) -> InvitationsOut:
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
-    queued = service.send_invitations(session, meeting_id, base_url=_base_url(request, settings))
+    queued = service.send_invitations(
+        session, meeting_id, now=clock.now(), base_url=_base_url(request, settings)
+    )
     session.commit()
     return InvitationsOut(queued=queued)
 
@@ -379,10 +395,14 @@ def mark_attendance(
     summary="Close attendance; members at the absence limit are withdrawn and the waiting list moves",
 )
 def close_attendance(
-    meeting_id: MeetingId, body: CloseAttendanceIn, session: SessionDep, principal: PrincipalDep
+    meeting_id: MeetingId,
+    body: CloseAttendanceIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> ClosingOut:
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
-    closing = service.close_attendance(session, meeting_id, body.today)
+    closing = service.close_attendance(session, meeting_id, body.today or today(clock))
     session.commit()
     fresh = {ms.person.id: ms for ms in service.memberships(session, closing.meeting.body_id)}
     return ClosingOut(
@@ -479,9 +499,12 @@ def publish(
     principal: PrincipalDep,
     settings: SettingsDep,
     request: Request,
+    clock: ClockDep,
 ) -> MinutesOut:
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
-    minutes = service.publish_minutes(session, meeting_id, base_url=_base_url(request, settings))
+    minutes = service.publish_minutes(
+        session, meeting_id, now=clock.now(), base_url=_base_url(request, settings)
+    )
     session.commit()
     return MinutesOut.of(minutes)
 
@@ -498,6 +521,7 @@ def create_working_group(
     body: WorkingGroupIn,
     session: SessionDep,
     principal: PrincipalDep,
+    clock: ClockDep,
 ) -> WorkingGroupOut:
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
     creation = service.create_working_group(
@@ -507,6 +531,7 @@ def create_working_group(
         representatives=body.representatives,
         tasks=[service.TaskIn(t.text, t.owner_organisation, t.due) for t in body.tasks],
         coordinator_user_ids=body.coordinator_user_ids or [principal.user_id],
+        today=today(clock),
     )
     session.commit()
     group = creation.body.id
@@ -555,8 +580,10 @@ ICS = "text/calendar; charset=utf-8"
 
 
 @feeds.get("/bodies/{body_id}/calendar.ics", summary="A body's meetings as an iCalendar feed (public)")
-def body_calendar(body_id: BodyId, session: SessionDep, settings: SettingsDep, request: Request) -> Response:
-    data = service.body_calendar(session, body_id, base_url=_base_url(request, settings))
+def body_calendar(
+    body_id: BodyId, session: SessionDep, settings: SettingsDep, request: Request, clock: ClockDep
+) -> Response:
+    data = service.body_calendar(session, body_id, now=clock.now(), base_url=_base_url(request, settings))
     return Response(data, media_type=ICS)
 
 
@@ -569,12 +596,15 @@ def person_calendar(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
+    clock: ClockDep,
 ) -> Response:
-    data = service.person_calendar(session, token, base_url=_base_url(request, settings))
+    data = service.person_calendar(session, token, now=clock.now(), base_url=_base_url(request, settings))
     return Response(data, media_type=ICS)
 
 
 @feeds.get("/bodies/{body_id}/minutes.atom", summary="A body's published minutes as an Atom feed (public)")
-def minutes_atom(body_id: BodyId, session: SessionDep, settings: SettingsDep, request: Request) -> Response:
-    data = service.minutes_atom(session, body_id, base_url=_base_url(request, settings))
+def minutes_atom(
+    body_id: BodyId, session: SessionDep, settings: SettingsDep, request: Request, clock: ClockDep
+) -> Response:
+    data = service.minutes_atom(session, body_id, now=clock.now(), base_url=_base_url(request, settings))
     return Response(data, media_type="application/atom+xml; charset=utf-8")

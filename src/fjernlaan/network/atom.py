@@ -61,7 +61,7 @@ def minutes_feed(
     *,
     base_url: str,
     author: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> bytes:
     """The body's Atom feed of published minutes, newest first, as UTF-8 XML.
 
@@ -79,7 +79,7 @@ def minutes_feed(
             raise ValueError(f"minutes {minutes.id} belong to another body")
         if minutes.meeting_id != meeting.id:
             raise ValueError(f"minutes {minutes.id} belong to another meeting")
-    entries.sort(key=lambda pair: (_utc(pair[1].published_at or datetime.now(UTC)), pair[1].id), reverse=True)
+    entries.sort(key=lambda pair: (_utc(pair[1].published_at or now), pair[1].id), reverse=True)
 
     # Atom as the default namespace, so readers see plain <feed>, <entry> … elements.
     namespaces: dict[Any, str] = {None: ATOM_NS}
@@ -90,7 +90,7 @@ def minutes_feed(
     if body.mandate.strip():
         _sub(feed, "subtitle", body.mandate.strip(), type="text")
     newest = entries[0][1].published_at if entries else None
-    _sub(feed, "updated", _stamp(newest or now or datetime.now(UTC)))
+    _sub(feed, "updated", _stamp(newest or now))
     feed_author = _sub(feed, "author")
     _sub(feed_author, "name", author)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=f"{body_url}/minutes.atom")

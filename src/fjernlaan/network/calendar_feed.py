@@ -128,7 +128,7 @@ def meeting_invitation(
     *,
     organizer: Person,
     domain: str,
-    stamp: datetime | None = None,
+    stamp: datetime,
     session_keys: Sequence[str] | None = None,
     url: str | None = None,
 ) -> bytes:
@@ -141,7 +141,7 @@ def meeting_invitation(
     chosen = [s for s in meeting.sessions if session_keys is None or s.key in session_keys]
     if session_keys is not None and len(chosen) != len(set(session_keys)):
         raise ValueError(f"unknown session key in {list(session_keys)!r}")
-    moment = stamp or datetime.now(UTC)
+    moment = stamp
     cal = _calendar("REQUEST", None)
     for session in chosen:
         cal.add_component(
@@ -159,11 +159,10 @@ def meeting_invitation(
     return _finish(cal, [s.starts.date() for s in chosen])
 
 
-def body_feed(
-    body: Body, meetings: Iterable[Meeting], *, domain: str, stamp: datetime | None = None
-) -> bytes:
-    """The body's calendar feed (.ics): every session of every meeting, without attendees."""
-    moment = stamp or datetime.now(UTC)
+def body_feed(body: Body, meetings: Iterable[Meeting], *, domain: str, stamp: datetime) -> bytes:
+    """The body's calendar feed (.ics): every session of every meeting, without attendees; `stamp` is
+    the DTSTAMP (the moment the feed is served, from the caller's clock)."""
+    moment = stamp
     cal = _calendar("PUBLISH", body.name)
     days: list[date] = []
     for meeting in meetings:
@@ -182,10 +181,10 @@ def person_feed(
     meetings: Iterable[tuple[Body, Meeting]],
     *,
     domain: str,
-    stamp: datetime | None = None,
+    stamp: datetime,
 ) -> bytes:
     """A person's calendar feed (.ics): the meetings of the bodies they sit on (the service picks them)."""
-    moment = stamp or datetime.now(UTC)
+    moment = stamp
     cal = _calendar("PUBLISH", f"{person.name}: møder")
     days: list[date] = []
     for body, meeting in meetings:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.service import find_user
+from fjernlaan.clock import COPENHAGEN, Clock, today
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.directory.demo import load_demo_libraries
 from fjernlaan.directory.model import LibraryType
@@ -20,6 +21,20 @@ from fjernlaan.network import service
 from fjernlaan.network.model import AttendanceMark, BodyKind, MeetingSession
 from fjernlaan.network.store import BodyRow
 
+MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 NETWORK_NAME = "Fremtidens Fjernlån"
 FORUM_NAME = "Koordinationsforum for lånesamarbejdet"
 WORKING_GROUP_NAME = "Arbejdsgruppe om lånesamarbejdet"
@@ -121,6 +136,20 @@ def _slug(text: str, sep: str = ".") -> str:
     return sep.join(words)
 
 
+def _monday(day: date) -> date:
+    """The Monday of `day`'s week: the demo's meetings start on Mondays."""
+    return day - timedelta(days=day.weekday())
+
+
+def _season_title(day: date) -> str:
+    return f"{'Forårsmøde' if day.month < 7 else 'Efterårsmøde'} {day.year}"
+
+
+def _at(day: date, hour: int) -> datetime:
+    """`hour` o'clock on `day` in Copenhagen, aware."""
+    return datetime.combine(day, time(hour), tzinfo=COPENHAGEN)
+
+
 def _sessions(day: date) -> tuple[MeetingSession, ...]:
     east = datetime.combine(day, time(10))
     west = east + timedelta(days=1)
@@ -162,7 +191,8 @@ def _user_id(session: Session, username: str) -> int | None:
     return user.id if user is not None else None
 
 
-def _seed_ill_network(session: Session, report: Report, coordinators: list[int]) -> None:
+def _seed_ill_network(session: Session, report: Report, coordinators: list[int], now: date) -> None:
+    # Dated back from `now`: founded almost three years ago, two meetings held, the next one ahead.
     body = service.create_body(
         session,
         name=NETWORK_NAME,
@@ -204,9 +234,9 @@ def _seed_ill_network(session: Session, report: Report, coordinators: list[int])
     ]
     founding = [*people[:38], *org_members]
     for i, pid in enumerate(founding):
-        service.apply(session, body.id, pid, date(2024, 1, 15) + timedelta(days=i // 10))
+        service.apply(session, body.id, pid, now - timedelta(days=1040) + timedelta(days=i // 10))
     for i, pid in enumerate(people[38:41]):
-        service.apply(session, body.id, pid, date(2025, 6, 2) + timedelta(days=7 * i))
+        service.apply(session, body.id, pid, now - timedelta(days=550) + timedelta(days=7 * i))
     report.add("network members", len(founding))
     report.add("network waiting", 3)
     for username, index in (("kbh", 0),):
@@ -222,7 +252,10 @@ def _seed_ill_network(session: Session, report: Report, coordinators: list[int])
         "Erfaringsudveksling: svære fjernlån",
         "Eventuelt",
     ]
-    held = [(date(2025, 11, 10), "Efterårsmøde 2025"), (date(2026, 5, 4), "Forårsmøde 2026")]
+    held = [
+        (day, _season_title(day))
+        for day in (_monday(now - timedelta(days=390)), _monday(now - timedelta(days=210)))
+    ]
     absences = [
         {5: AttendanceMark.ABSENT, 12: AttendanceMark.ABSENT, 20: AttendanceMark.ABSENT_WITH_AGREEMENT},
         {5: AttendanceMark.ABSENT, 30: AttendanceMark.ABSENT},
@@ -259,17 +292,16 @@ def _seed_ill_network(session: Session, report: Report, coordinators: list[int])
             owner="Vejle Bibliotekerne",
             due=day + timedelta(days=30),
         )
-        service.publish_minutes(
-            session, meeting.id, now=datetime.combine(day + timedelta(days=14), time(9)).astimezone()
-        )
+        service.publish_minutes(session, meeting.id, now=_at(day + timedelta(days=14), 9))
         report.add("network meetings")
+    upcoming = _monday(now + timedelta(days=24))
     service.create_meeting(
-        session, body.id, title="Efterårsmøde 2026", sessions=_sessions(date(2026, 11, 30)), agenda=agenda
+        session, body.id, title=_season_title(upcoming), sessions=_sessions(upcoming), agenda=agenda
     )
     report.add("network meetings")
 
 
-def _seed_forum(session: Session, report: Report, coordinators: list[int]) -> None:
+def _seed_forum(session: Session, report: Report, coordinators: list[int], now: date) -> None:
     forum = service.create_body(
         session,
         name=FORUM_NAME,
@@ -284,7 +316,7 @@ def _seed_forum(session: Session, report: Report, coordinators: list[int]) -> No
         pid = _person(
             session, name, f"{_slug(name)}@{_slug(organisation, '-')[:30]}.example", organisation, role, None
         )
-        service.apply(session, forum.id, pid, date(2024, 3, 1))
+        service.apply(session, forum.id, pid, now - timedelta(days=995))
         reps[organisation] = pid
     for organisation, name in EXTRA_ORGANISATIONS:
         reps[organisation] = _person(
@@ -296,16 +328,17 @@ def _seed_forum(session: Session, report: Report, coordinators: list[int]) -> No
             None,
         )
     report.add("network members", len(FORUM_ORGANISATIONS))
+    held = _monday(now - timedelta(days=42))
     meeting = service.create_meeting(
         session,
         forum.id,
-        title="Forummøde september 2026",
+        title=f"Forummøde {MONTHS[held.month - 1]} {held.year}",
         sessions=(
             MeetingSession(
                 "main",
                 "",
-                datetime(2026, 9, 21, 13),
-                datetime(2026, 9, 21, 16),
+                datetime.combine(held, time(13)),
+                datetime.combine(held, time(16)),
                 host_library="Slots- og Kulturstyrelsen",
                 place="H.C. Andersens Boulevard 2, København",
                 room="Mødelokale 1",
@@ -338,7 +371,8 @@ def _seed_forum(session: Session, report: Report, coordinators: list[int]) -> No
         working_group_mandate="Arbejdsgruppen forbereder en revision af lånesamarbejdet.",
         working_group_organisations=organisations,
     )
-    service.publish_minutes(session, meeting.id, now=datetime(2026, 10, 1, 9).astimezone())
+    published = held + timedelta(days=10)
+    service.publish_minutes(session, meeting.id, now=_at(published, 9))
     service.create_working_group(
         session,
         meeting.id,
@@ -346,21 +380,23 @@ def _seed_forum(session: Session, report: Report, coordinators: list[int]) -> No
         representatives=[reps[o] for o in organisations],
         tasks=list(WORKING_GROUP_TASKS),
         coordinator_user_ids=coordinators,
-        today=date(2026, 10, 1),
+        today=published,
     )
     report.add("network bodies")
 
 
-def seed_network(session: Session, report: Report) -> None:
-    """The ILL specialists' network and the coordination forum (idempotent: existing bodies are kept)."""
+def seed_network(session: Session, report: Report, clock: Clock) -> None:
+    """The ILL specialists' network and the coordination forum (idempotent: existing bodies are kept),
+    dated relative to the clock's today: past meetings with minutes, the next meeting ahead."""
+    now = today(clock)
     before = session.scalar(select(func.max(OutboxMessage.id))) or 0
     coordinator = _user_id(session, "koordinator")
     coordinators = [coordinator] if coordinator is not None else []
     names = set(session.scalars(select(BodyRow.name)))
     if NETWORK_NAME not in names:
-        _seed_ill_network(session, report, coordinators)
+        _seed_ill_network(session, report, coordinators, now)
     if FORUM_NAME not in names:
-        _seed_forum(session, report, coordinators)
+        _seed_forum(session, report, coordinators, now)
     # Demo people have .example addresses: nobody to mail.
     session.execute(
         delete(OutboxMessage).where(

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import user_exists
+from fjernlaan.clock import start_of_day
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
@@ -57,11 +58,6 @@ from fjernlaan.notify.service import queue_email
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 _email = TypeAdapter(EmailStr)
-
-
-def today_in_denmark() -> date:
-    """Today's date where the bodies meet."""
-    return datetime.now(calendar_feed.COPENHAGEN).date()
 
 
 def _domain(base_url: str) -> str:
@@ -308,6 +304,7 @@ def _queue_notify(
     session: Session,
     effect: m.Notify,
     key: str,
+    now: datetime,
     extra: Mapping[str, str] | None = None,
     attachments: tuple[Attachment, ...] = (),
 ) -> None:
@@ -321,13 +318,23 @@ def _queue_notify(
         lang=lang,
         context=context,
         idempotency_key=f"network:{effect.template.value}:{key}",
+        now=now,
     )
 
 
 def _membership_effects(
-    session: Session, memberships: Sequence[m.Membership], effects: Iterable[m.Effect], ids: Mapping[int, int]
+    session: Session,
+    memberships: Sequence[m.Membership],
+    effects: Iterable[m.Effect],
+    ids: Mapping[int, int],
+    today: date,
 ) -> None:
-    """Queue the mails of a membership move; each key names the membership and its history step."""
+    """Queue the mails of a membership move; each key names the membership and its history step.
+
+    Membership moves are dated by day, so their mails are queued at the start of that day in
+    Copenhagen: due at once, and dated by the use case rather than the wall clock.
+    """
+    now = start_of_day(today)
     by_person = {ms.person.id: ms for ms in memberships}
     for effect in effects:
         if not isinstance(effect, m.Notify):
@@ -337,7 +344,7 @@ def _membership_effects(
         if effect.template is m.NotifyTemplate.PLACED_ON_WAITING_LIST:
             context["position"] = effect.context.get("position", "")
         key = f"{ms.body_id}:{ids[effect.person.id]}:{len(ms.history)}"
-        _queue_notify(session, effect, key, context)
+        _queue_notify(session, effect, key, now, context)
 
 
 def _save_change(session: Session, change: m.MembershipChange) -> dict[int, int]:
@@ -385,44 +392,38 @@ def membership_of(session: Session, body_id: int, person_id: int) -> m.Membershi
     raise NotFound(f"person {person_id} has no membership of body {body_id}", field="person_id")
 
 
-def apply(session: Session, body_id: int, person_id: int, today: date | None = None) -> m.MembershipChange:
+def apply(session: Session, body_id: int, person_id: int, today: date) -> m.MembershipChange:
     """The person applies: a free seat makes them active, a full body puts them on the waiting list."""
     body = get_body(session, body_id)
     person = get_person(session, person_id)
     with _rules():
-        change = m.apply(body, memberships_of(session, body_id), person, today or today_in_denmark())
+        change = m.apply(body, memberships_of(session, body_id), person, today)
     ids = _save_change(session, change)
-    _membership_effects(session, change.memberships, change.effects, ids)
+    _membership_effects(session, change.memberships, change.effects, ids, today)
     return _with_ids(change, ids)
 
 
 def resign(
-    session: Session, body_id: int, person_id: int, today: date | None = None, why: str = "resigned"
+    session: Session, body_id: int, person_id: int, today: date, why: str = "resigned"
 ) -> m.MembershipChange:
     """The person resigns (or withdraws the application); the first on the waiting list moves up."""
     check_text("why", why, one_line=False, max_length=TEXT_MAX)
     body = get_body(session, body_id)
     with _rules():
-        change = m.resign(
-            body, memberships_of(session, body_id), person_id, today or today_in_denmark(), why or "resigned"
-        )
+        change = m.resign(body, memberships_of(session, body_id), person_id, today, why or "resigned")
     ids = _save_change(session, change)
-    _membership_effects(session, change.memberships, change.effects, ids)
+    _membership_effects(session, change.memberships, change.effects, ids, today)
     return _with_ids(change, ids)
 
 
-def withdraw(
-    session: Session, body_id: int, person_id: int, why: str, today: date | None = None
-) -> m.MembershipChange:
+def withdraw(session: Session, body_id: int, person_id: int, why: str, today: date) -> m.MembershipChange:
     """The coordinator withdraws the person, saying why; the first on the waiting list moves up."""
     check_text("why", why, one_line=False, max_length=TEXT_MAX)
     body = get_body(session, body_id)
     with _rules():
-        change = m.withdraw(
-            body, memberships_of(session, body_id), person_id, today or today_in_denmark(), why
-        )
+        change = m.withdraw(body, memberships_of(session, body_id), person_id, today, why)
     ids = _save_change(session, change)
-    _membership_effects(session, change.memberships, change.effects, ids)
+    _membership_effects(session, change.memberships, change.effects, ids, today)
     return _with_ids(change, ids)
 
 
@@ -551,7 +552,7 @@ def _agenda_text(meeting: m.Meeting) -> str:
 
 
 def send_invitations(
-    session: Session, meeting_id: int, *, base_url: str = DEFAULT_BASE_URL, now: datetime | None = None
+    session: Session, meeting_id: int, *, now: datetime, base_url: str = DEFAULT_BASE_URL
 ) -> int:
     """Mail every active member an invitation with the meeting's .ics; returns how many were queued.
 
@@ -562,7 +563,7 @@ def send_invitations(
     body = get_body(session, meeting.body_id)
     members = memberships_of(session, body.id)
     organizer = m.Person(id=0, name=body.name, email=body.email or f"fjernlaan@{_domain(base_url)}")
-    moment = now or datetime.now(UTC)
+    moment = now
     extra = {
         "sessions_text": _sessions_text(meeting),
         "agenda_text": _agenda_text(meeting),
@@ -590,6 +591,7 @@ def send_invitations(
             context={"person_name": note.person.name, **note.context, **extra},
             idempotency_key=f"network:{note.template.value}:{key}",
             attachments=(Attachment("invitation.ics", "text/calendar", ics),),
+            now=moment,
         )
     row.invited_revision = meeting.revision
     session.flush()
@@ -623,7 +625,7 @@ def mark_attendance(
     return mine
 
 
-def close_attendance(session: Session, meeting_id: int, today: date | None = None) -> m.AttendanceClosing:
+def close_attendance(session: Session, meeting_id: int, today: date) -> m.AttendanceClosing:
     """Close attendance and withdraw members who reached the absence limit; the waiting list moves."""
     target = _meeting_row(session, meeting_id)
     body = get_body(session, target.body_id)
@@ -642,7 +644,7 @@ def close_attendance(session: Session, meeting_id: int, today: date | None = Non
                 held,
                 attendance_for(session, [x.id for x in held]),
                 memberships_of(session, body.id),
-                today or today_in_denmark(),
+                today,
             )
     except m.NetworkError as exc:
         if exc.field == "meeting_id":
@@ -653,15 +655,15 @@ def close_attendance(session: Session, meeting_id: int, today: date | None = Non
     ids: dict[int, int] = {}
     for ms in (*closing.withdrawals, *closing.promotions):
         ids[ms.person.id] = save_membership(session, ms)
-    _membership_effects(session, closing.memberships, closing.effects, ids)
+    _membership_effects(session, closing.memberships, closing.effects, ids, today)
     return closing
 
 
 def upcoming_meetings_for_person(
-    session: Session, person_id: int, today: date | None = None
+    session: Session, person_id: int, today: date
 ) -> list[tuple[m.Body, m.Meeting]]:
     """Meetings from today on of the bodies the person is an active member of, soonest first."""
-    day = today or today_in_denmark()
+    day = today
     out: list[tuple[m.Body, m.Meeting]] = []
     for body, ms in bodies_of_person(session, person_id):
         if ms.status is not m.MembershipStatus.ACTIVE:
@@ -793,14 +795,14 @@ def set_action_item_status(
 
 
 def publish_minutes(
-    session: Session, meeting_id: int, *, base_url: str = DEFAULT_BASE_URL, now: datetime | None = None
+    session: Session, meeting_id: int, *, now: datetime, base_url: str = DEFAULT_BASE_URL
 ) -> m.Minutes:
     """Publish: mail the minutes to every active member; the body's Atom feed (read by the newsletter)
     lists them from now on."""
     row = _minutes_row(session, meeting_id)
     meeting = get_meeting(session, meeting_id)
     body = get_body(session, meeting.body_id)
-    moment = now or datetime.now(UTC)
+    moment = now
     with _rules():
         publication = m.publish_minutes(
             body, meeting, minutes_from_row(session, row), memberships_of(session, body.id), moment
@@ -816,7 +818,7 @@ def publish_minutes(
         # AddToFeed and PublishInNewsletter need no action: the feed lists every published minutes,
         # and the newsletter ("For biblioteker") reads the feed.
         if isinstance(effect, m.Notify):
-            _queue_notify(session, effect, f"{row.id}:{effect.person.id}", extra)
+            _queue_notify(session, effect, f"{row.id}:{effect.person.id}", moment, extra)
     return minutes_from_row(session, row)
 
 
@@ -851,7 +853,7 @@ def create_working_group(
     representatives: Sequence[int],
     tasks: Sequence[TaskIn | str] = (),
     coordinator_user_ids: Iterable[int] = (),
-    today: date | None = None,
+    today: date,
 ) -> m.WorkingGroupCreation:
     """Set up the working group a published decision calls for, with its members and task list."""
     coordinator_user_ids = tuple(coordinator_user_ids)
@@ -892,7 +894,7 @@ def create_working_group(
                 t if isinstance(t, str) else m.WorkingGroupTask(0, t.text, t.owner_organisation, t.due)
                 for t in tasks
             ],
-            today=today or today_in_denmark(),
+            today=today,
         )
     write_body(group_row, creation.body)
     for user_id in coordinator_user_ids:
@@ -919,7 +921,7 @@ def create_working_group(
     }
     for effect in creation.effects:
         if isinstance(effect, m.Notify):
-            _queue_notify(session, effect, f"{group_row.id}:{effect.person.id}", extra)
+            _queue_notify(session, effect, f"{group_row.id}:{effect.person.id}", start_of_day(today), extra)
     return creation
 
 
@@ -958,14 +960,18 @@ def working_group_of(session: Session, meeting_id: int, decision_number: int) ->
 # --- feeds ----------------------------------------------------------------------------------------
 
 
-def body_calendar(session: Session, body_id: int, *, base_url: str = DEFAULT_BASE_URL) -> bytes:
+def body_calendar(
+    session: Session, body_id: int, *, now: datetime, base_url: str = DEFAULT_BASE_URL
+) -> bytes:
     """The body's calendar feed (.ics)."""
     body = get_body(session, body_id)
     meetings, _ = list_meetings(session, body_id, limit=10_000)
-    return calendar_feed.body_feed(body, meetings, domain=_domain(base_url))
+    return calendar_feed.body_feed(body, meetings, domain=_domain(base_url), stamp=now)
 
 
-def person_calendar(session: Session, token: str, *, base_url: str = DEFAULT_BASE_URL) -> bytes:
+def person_calendar(
+    session: Session, token: str, *, now: datetime, base_url: str = DEFAULT_BASE_URL
+) -> bytes:
     """A person's calendar feed (.ics): the meetings of every body they are an active member of."""
     row = person_by_feed_token(session, token)
     pairs: list[tuple[m.Body, m.Meeting]] = []
@@ -973,12 +979,10 @@ def person_calendar(session: Session, token: str, *, base_url: str = DEFAULT_BAS
         if ms.status is m.MembershipStatus.ACTIVE:
             meetings, _ = list_meetings(session, body.id, limit=10_000)
             pairs.extend((body, x) for x in meetings)
-    return calendar_feed.person_feed(person_from_row(row), pairs, domain=_domain(base_url))
+    return calendar_feed.person_feed(person_from_row(row), pairs, domain=_domain(base_url), stamp=now)
 
 
-def minutes_atom(
-    session: Session, body_id: int, *, base_url: str = DEFAULT_BASE_URL, now: datetime | None = None
-) -> bytes:
+def minutes_atom(session: Session, body_id: int, *, now: datetime, base_url: str = DEFAULT_BASE_URL) -> bytes:
     """The body's Atom feed of published minutes."""
     body = get_body(session, body_id)
     return atom.minutes_feed(
@@ -1003,7 +1007,7 @@ class ImportReport:
 
 
 def import_members(
-    session: Session, body_id: int, rows: Iterable[Mapping[str, Any]], today: date | None = None
+    session: Session, body_id: int, rows: Iterable[Mapping[str, Any]], today: date
 ) -> ImportReport:
     """Apply each row's person to the body, in file order (which is the order of application).
 
@@ -1012,7 +1016,7 @@ def import_members(
     """
     _body_row(session, body_id)
     report = ImportReport()
-    day = today or today_in_denmark()
+    day = today
     for position, raw in enumerate(rows, start=1):
         report.read += 1
         try:

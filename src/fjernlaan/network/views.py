@@ -12,11 +12,12 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fjernlaan.accounts.model import Principal
+from fjernlaan.clock import today
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
 from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
 from fjernlaan.network import service
-from fjernlaan.web.deps import SessionDep, get_settings
+from fjernlaan.web.deps import SessionDep, get_clock, get_settings
 from fjernlaan.web.i18n import pick_language, translate
 from fjernlaan.web.pages import LANG_COOKIE, OptionalPrincipal, check_csrf, render
 
@@ -64,7 +65,7 @@ def network_home(request: Request, session: SessionDep, principal: OptionalPrinc
         return _login(request)
     me = service.person_for_user(session, principal.user_id)
     mine = service.bodies_of_person(session, me.id) if me else []
-    upcoming = service.upcoming_meetings_for_person(session, me.id) if me else []
+    upcoming = service.upcoming_meetings_for_person(session, me.id, today(get_clock(request))) if me else []
     bodies, _ = service.list_bodies(session, limit=1000)
     coordinated = {b.id for b in service.coordinated_bodies(session, principal)}
     return render(
@@ -135,7 +136,7 @@ def apply_form(
                 session, name=name, email=email, organisation=organisation, role=role
             ).id
         )
-        service.apply(session, body_id, person_id)
+        service.apply(session, body_id, person_id, today(get_clock(request)))
         session.commit()
 
     return _post(request, principal, csrf_token, f"/network/bodies/{body_id}", action)
@@ -159,9 +160,11 @@ def leave_form(
         if not (move == "resign" and own is not None and own.id == person_id):
             service.require_coordinator(session, who, body_id)
         if move == "resign":
-            service.resign(session, body_id, person_id, why=why.strip() or "resigned")
+            service.resign(
+                session, body_id, person_id, today(get_clock(request)), why=why.strip() or "resigned"
+            )
         else:
-            service.withdraw(session, body_id, person_id, why)
+            service.withdraw(session, body_id, person_id, why, today(get_clock(request)))
         session.commit()
 
     return _post(request, principal, csrf_token, f"/network/bodies/{body_id}", action)
@@ -251,9 +254,9 @@ def meeting_step_form(
         service.require_coordinator(session, who, meeting.body_id)
         base_url = get_settings(request).base_url
         if step == "close-attendance":
-            service.close_attendance(session, meeting_id)
+            service.close_attendance(session, meeting_id, today(get_clock(request)))
         elif step == "invite":
-            service.send_invitations(session, meeting_id, base_url=base_url)
+            service.send_invitations(session, meeting_id, now=get_clock(request).now(), base_url=base_url)
         else:
             raise NotFound(f"no such step {step!r}", field="step")
         session.commit()
@@ -325,7 +328,9 @@ def minutes_form(
                 raise DomainError(f"due: {due!r} is not a date (YYYY-MM-DD)", field="due") from exc
             service.add_action_item(session, meeting_id, text=text, owner=owner, due=due_day)
         elif step == "publish":
-            service.publish_minutes(session, meeting_id, base_url=get_settings(request).base_url)
+            service.publish_minutes(
+                session, meeting_id, now=get_clock(request).now(), base_url=get_settings(request).base_url
+            )
         else:
             raise NotFound(f"no such step {step!r}", field="step")
         session.commit()

@@ -22,8 +22,8 @@ def queue_email(
     context: dict[str, Any],
     idempotency_key: str,
     attachments: tuple[Attachment, ...] = (),
+    now: datetime,
     ordering_key: str | None = None,
-    now: datetime | None = None,
 ) -> OutboxMessage:
     """Render a mail now (its content is fixed with the change that caused it) and queue it."""
     mail = render(template, lang, context, to, attachments)

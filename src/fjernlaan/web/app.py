@@ -17,6 +17,7 @@ from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
 from fjernlaan.catalogue.api import router as catalogue_router
 from fjernlaan.catalogue.sru import router as sru_router
+from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.api import router as directory_router
@@ -68,9 +69,11 @@ def create_app(
     database: Database | None = None,
     *,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the hub's web application on the settings' database (or the one given); `lifespan`
-    runs around serving (startup and shutdown)."""
+    runs around serving (startup and shutdown). Every route takes the time from `clock` (the system
+    clock unless a test gives a fixed one), through `app.state.clock` and `ClockDep`."""
     settings = settings or get_settings()
     load_plugins()
     db = database or Database(make_engine(settings.database_url))
@@ -89,6 +92,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.clock = clock or SYSTEM_CLOCK
     install_error_handlers(app)
 
     @app.get("/health", response_model=Health, tags=["operations"], summary="Liveness and database check")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import cached_principal_for_token, principal_by_id, principal_for_token
+from fjernlaan.clock import Clock
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
@@ -30,6 +31,15 @@ def get_db(request: Request) -> Database:
     """The hub's database."""
     db: Database = request.app.state.db
     return db
+
+
+def get_clock(request: Request) -> Clock:
+    """The app's clock (`create_app(clock=...)`): every route takes its time from here."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -77,7 +87,7 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-        return principal_for_token(session, token.strip())
+        return principal_for_token(session, token.strip(), get_clock(request).now())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         settings = get_settings(request)

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fjernlaan.errors import DomainError
+from fjernlaan.web.i18n import N_, gettext
+from fjernlaan.web.kit import render, request_language
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("fjernlaan.web")
@@ -37,11 +39,34 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def wants_page(request: Request) -> bool:
+    """True for a browser asking for a page (not the API, not a machine): it gets the HTML error page."""
+    path = request.url.path
+    if path.startswith(("/api/", "/sru", "/iso18626")) or request.headers.get("authorization"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_page(request: Request, status: int, detail: str | None = None) -> Response:
+    """The error page in the kit's layout (message translated; no internals shown)."""
+    lang = request_language(request)
+    headings = {
+        403: N_("You may not do this"),
+        404: N_("The page was not found"),
+        500: N_("Something went wrong"),
+    }
+    heading = gettext(headings.get(status, headings[500]), lang)
+    message = detail or gettext(N_("Try again, or go back to the front page."), lang)
+    return render(request, "error.html", None, status_code=status, heading=heading, message=message)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Turn domain errors, validation errors and crashes into problem+json answers."""
 
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if wants_page(request) and exc.status in (403, 404):
+            return error_page(request, exc.status)
         return problem(exc.status, exc.title, exc.message, request.url.path, field=exc.field, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
@@ -51,12 +76,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, request.url.path, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_page(request) and exc.status_code in (403, 404):
+            return error_page(request, exc.status_code)
         return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if wants_page(request):
+            return error_page(request, 500)
         return problem(
             500, "Internal error", "the hub hit an unexpected error; it is logged", request.url.path
         )

@@ -1,123 +1,180 @@
-"""The UI's two languages: Danish (default) and English."""
+"""The UI's two languages, Danish (default) and English, from one gettext catalogue.
+
+The catalogue lives in `web/locale/`: `messages.pot` (extracted with Babel from the templates and the
+Python code) and `da` / `en` `LC_MESSAGES/messages.po`. The msgids are English source strings. The `.po`
+files are read with Babel once, the first time a language is asked for, and compiled in memory: there is
+no `.mo` build step and no compiled file that can fall behind its `.po`.
+"""
 
 from __future__ import annotations
 
-LANGUAGES = ("da", "en")
+import io
+from functools import cache
+from pathlib import Path
 
-MESSAGES: dict[str, dict[str, str]] = {
-    "app_name": {"da": "fjernlån", "en": "fjernlaan ILL hub"},
-    "tagline": {
-        "da": "Fjernlånshub for bibliotekernes lånesamarbejde",
-        "en": "Interlibrary-loan hub of the libraries' lending cooperation",
-    },
-    "login": {"da": "Log ind", "en": "Log in"},
-    "logout": {"da": "Log ud", "en": "Log out"},
-    "username": {"da": "Brugernavn", "en": "Username"},
-    "password": {"da": "Adgangskode", "en": "Password"},
-    "wrong_login": {"da": "Forkert brugernavn eller adgangskode.", "en": "Wrong username or password."},
-    "csrf_failed": {
-        "da": "Formularen er udløbet. Prøv igen.",
-        "en": "The form has expired. Please try again.",
-    },
-    "welcome": {"da": "Velkommen", "en": "Welcome"},
-    "libraries": {"da": "Biblioteker", "en": "Libraries"},
-    "api_docs": {"da": "API-dokumentation", "en": "API documentation"},
-    "language": {"da": "English", "en": "Dansk"},
-    "role": {"da": "Rolle", "en": "Role"},
-    "library": {"da": "Bibliotek", "en": "Library"},
-    "type": {"da": "Type", "en": "Type"},
-    "region": {"da": "Region", "en": "Region"},
-    "name": {"da": "Navn", "en": "Name"},
-    "logged_in_as": {"da": "Logget ind som", "en": "Logged in as"},
-    "network": {"da": "Netværk og fora", "en": "Networks and forums"},
-    "my_bodies": {"da": "Mine netværk og fora", "en": "My bodies"},
-    "all_bodies": {"da": "Alle netværk, fora og arbejdsgrupper", "en": "All bodies"},
-    "coordinated_bodies": {"da": "Netværk jeg koordinerer", "en": "Bodies I coordinate"},
-    "upcoming_meetings": {"da": "Kommende møder", "en": "Upcoming meetings"},
-    "meetings": {"da": "Møder", "en": "Meetings"},
-    "meeting": {"da": "Møde", "en": "Meeting"},
-    "members": {"da": "Medlemmer", "en": "Members"},
-    "waiting_list": {"da": "Venteliste", "en": "Waiting list"},
-    "minutes": {"da": "Referater", "en": "Minutes"},
-    "minutes_one": {"da": "Referat", "en": "Minutes"},
-    "kind_network": {"da": "netværk", "en": "network"},
-    "kind_forum": {"da": "forum", "en": "forum"},
-    "kind_working_group": {"da": "arbejdsgruppe", "en": "working group"},
-    "status": {"da": "Status", "en": "Status"},
-    "status_active": {"da": "aktiv", "en": "active"},
-    "status_waiting": {"da": "på venteliste", "en": "waiting"},
-    "status_withdrawn": {"da": "udmeldt", "en": "withdrawn"},
-    "status_resigned": {"da": "udtrådt", "en": "resigned"},
-    "organisation": {"da": "Bibliotek/organisation", "en": "Library/organisation"},
-    "email": {"da": "E-mail", "en": "E-mail"},
-    "joined": {"da": "Indmeldt", "en": "Joined"},
-    "applied": {"da": "Ansøgt", "en": "Applied"},
-    "capacity": {"da": "Pladser", "en": "Seats"},
-    "absence_limit": {
-        "da": "Udmeldes efter fravær fra møder i træk",
-        "en": "Withdrawn after missed meetings in a row",
-    },
-    "mandate": {"da": "Kommissorium", "en": "Mandate"},
-    "apply": {"da": "Optag/skriv på venteliste", "en": "Admit or put on waiting list"},
-    "add_applicant": {"da": "Ny ansøger", "en": "New applicant"},
-    "resign": {"da": "Udtræd", "en": "Resign"},
-    "withdraw": {"da": "Udmeld", "en": "Withdraw"},
-    "why": {"da": "Begrundelse", "en": "Reason"},
-    "role_in_body": {"da": "Funktion", "en": "Role"},
-    "sessions": {"da": "Tid og sted", "en": "Time and place"},
-    "agenda": {"da": "Dagsorden", "en": "Agenda"},
-    "attendance": {"da": "Fremmøde", "en": "Attendance"},
-    "mark_present": {"da": "til stede", "en": "present"},
-    "mark_absent": {"da": "fraværende", "en": "absent"},
-    "mark_absent_with_agreement": {"da": "afbud efter aftale", "en": "absent with agreement"},
-    "save_attendance": {"da": "Gem fremmøde", "en": "Save attendance"},
-    "close_attendance": {"da": "Afslut fremmøde", "en": "Close attendance"},
-    "attendance_closed": {"da": "Fremmødet er afsluttet.", "en": "Attendance is closed."},
-    "send_invitations": {"da": "Send invitationer", "en": "Send invitations"},
-    "write_minutes": {"da": "Skriv referat", "en": "Write minutes"},
-    "save": {"da": "Gem", "en": "Save"},
-    "publish": {"da": "Offentliggør og send til medlemmerne", "en": "Publish and send to the members"},
-    "published": {"da": "Offentliggjort", "en": "Published"},
-    "draft": {"da": "Udkast", "en": "Draft"},
-    "decisions": {"da": "Beslutninger", "en": "Decisions"},
-    "add_decision": {"da": "Tilføj beslutning", "en": "Add decision"},
-    "action_items": {"da": "Opgaver", "en": "Action items"},
-    "add_action_item": {"da": "Tilføj opgave", "en": "Add action item"},
-    "owner": {"da": "Ansvarlig", "en": "Owner"},
-    "due": {"da": "Frist", "en": "Due"},
-    "working_group": {"da": "Arbejdsgruppe", "en": "Working group"},
-    "working_group_organisations": {
-        "da": "Organisationer (én pr. linje)",
-        "en": "Organisations (one per line)",
-    },
-    "tasks": {"da": "Opgaver", "en": "Tasks"},
-    "calendar_feed": {"da": "Kalender (.ics)", "en": "Calendar (.ics)"},
-    "my_calendar_feed": {"da": "Min mødekalender (.ics)", "en": "My meeting calendar (.ics)"},
-    "atom_feed": {"da": "Referater som feed (Atom)", "en": "Minutes feed (Atom)"},
-    "not_a_member": {
-        "da": "Du er ikke registreret som medlem af et netværk.",
-        "en": "You are not registered as a member of any body.",
-    },
-    "no_minutes": {"da": "Der er ikke skrevet referat endnu.", "en": "No minutes yet."},
-    "none": {"da": "Ingen.", "en": "None."},
-    "title": {"da": "Titel", "en": "Title"},
-    "date": {"da": "Dato", "en": "Date"},
-    "done": {"da": "Udført.", "en": "Done."},
-    "text": {"da": "Tekst", "en": "Text"},
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("da", "en")
+DEFAULT_LANGUAGE = "da"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext convention: pybabel extracts N_)
+    """Mark a string for the catalogue (`pybabel extract` finds it) without translating it now."""
+    return message
+
+
+# The keys the pages used before the catalogue, mapped to their msgid, so a template or route written
+# against the old `t("key")` / `translate(key, lang)` still renders while it moves to `_()`.
+LEGACY_KEYS: dict[str, str] = {
+    "app_name": N_("fjernlaan ILL hub"),
+    "tagline": N_("Interlibrary-loan hub of the libraries' lending cooperation"),
+    "login": N_("Log in"),
+    "logout": N_("Log out"),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "wrong_login": N_("Wrong username or password."),
+    "csrf_failed": N_("The form has expired. Please try again."),
+    "welcome": N_("Welcome"),
+    "libraries": N_("Libraries"),
+    "api_docs": N_("API documentation"),
+    "language": N_("Language"),
+    "role": N_("Role"),
+    "library": N_("Library"),
+    "type": N_("Type"),
+    "region": N_("Region"),
+    "name": N_("Name"),
+    "logged_in_as": N_("Logged in as"),
+    "network": N_("Networks and forums"),
+    "my_bodies": N_("My bodies"),
+    "all_bodies": N_("All bodies"),
+    "coordinated_bodies": N_("Bodies I coordinate"),
+    "upcoming_meetings": N_("Upcoming meetings"),
+    "meetings": N_("Meetings"),
+    "meeting": N_("Meeting"),
+    "members": N_("Members"),
+    "waiting_list": N_("Waiting list"),
+    "minutes": N_("Minutes"),
+    "minutes_one": N_("Minutes of the meeting"),
+    "kind_network": N_("network"),
+    "kind_forum": N_("forum"),
+    "kind_working_group": N_("working group"),
+    "status": N_("Status"),
+    "status_active": N_("active"),
+    "status_waiting": N_("waiting"),
+    "status_withdrawn": N_("withdrawn"),
+    "status_resigned": N_("resigned"),
+    "organisation": N_("Library/organisation"),
+    "email": N_("E-mail"),
+    "joined": N_("Joined"),
+    "applied": N_("Applied"),
+    "capacity": N_("Seats"),
+    "absence_limit": N_("Withdrawn after missed meetings in a row"),
+    "mandate": N_("Mandate"),
+    "apply": N_("Admit or put on waiting list"),
+    "add_applicant": N_("New applicant"),
+    "resign": N_("Resign"),
+    "withdraw": N_("Withdraw"),
+    "why": N_("Reason"),
+    "role_in_body": N_("Role in the body"),
+    "sessions": N_("Time and place"),
+    "agenda": N_("Agenda"),
+    "attendance": N_("Attendance"),
+    "mark_present": N_("present"),
+    "mark_absent": N_("absent"),
+    "mark_absent_with_agreement": N_("absent with agreement"),
+    "save_attendance": N_("Save attendance"),
+    "close_attendance": N_("Close attendance"),
+    "attendance_closed": N_("Attendance is closed."),
+    "send_invitations": N_("Send invitations"),
+    "write_minutes": N_("Write minutes"),
+    "save": N_("Save"),
+    "publish": N_("Publish and send to the members"),
+    "published": N_("Published"),
+    "draft": N_("Draft"),
+    "decisions": N_("Decisions"),
+    "add_decision": N_("Add decision"),
+    "action_items": N_("Action items"),
+    "add_action_item": N_("Add action item"),
+    "owner": N_("Owner"),
+    "due": N_("Due"),
+    "working_group": N_("Working group"),
+    "working_group_organisations": N_("Organisations (one per line)"),
+    "tasks": N_("Tasks"),
+    "calendar_feed": N_("Calendar (.ics)"),
+    "my_calendar_feed": N_("My meeting calendar (.ics)"),
+    "atom_feed": N_("Minutes feed (Atom)"),
+    "not_a_member": N_("You are not registered as a member of any body."),
+    "no_minutes": N_("No minutes yet."),
+    "none": N_("None."),
+    "title": N_("Title"),
+    "date": N_("Date"),
+    "done": N_("Done."),
+    "text": N_("Text"),
 }
 
 
+def po_path(lang: str) -> Path:
+    """The `.po` file of a language."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(lang: str) -> Translations:
+    """The compiled catalogue of a language (Danish for an unknown language)."""
+    if lang not in LANGUAGES:
+        lang = DEFAULT_LANGUAGE
+    with po_path(lang).open("rb") as source:
+        catalog = read_po(source, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def gettext(message: str, lang: str) -> str:
+    """`message` (an English msgid) in the language; the msgid itself when it is not translated."""
+    return translations(lang).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int, lang: str) -> str:
+    """The singular or plural form for `n` in the language."""
+    return translations(lang).ngettext(singular, plural, n)
+
+
 def translate(key: str, lang: str) -> str:
-    """The message in the language (Danish when the language is unknown; the key when unknown)."""
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    return entry.get(lang) or entry["da"]
+    """A message by its old key (see `LEGACY_KEYS`); an unknown key is taken as a msgid."""
+    return gettext(LEGACY_KEYS.get(key, key), lang)
 
 
-def pick_language(query: str | None, cookie: str | None, default: str = "da") -> str:
-    """The language asked for in the query, then the cookie, then the default."""
+def _accepted(header: str | None) -> list[str]:
+    """The languages of an Accept-Language header, most wanted first."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag:
+            ranked.append((-quality, position, tag.split("-")[0].lower()))
+    return [tag for quality, _, tag in sorted(ranked) if quality < 0]
+
+
+def pick_language(
+    query: str | None, cookie: str | None, accept_language: str | None = None, default: str = DEFAULT_LANGUAGE
+) -> str:
+    """The language asked for in `?lang=`, then the cookie, then the browser's Accept-Language, then
+    the default (Danish)."""
     for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    for candidate in _accepted(accept_language):
         if candidate in LANGUAGES:
             return candidate
     return default

@@ -10,11 +10,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import require_role
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.jobs import retry_message
 from fjernlaan.limits import INT_MAX
-from fjernlaan.web.deps import Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["operations"])
 
@@ -81,9 +80,12 @@ def list_outbox(
     "/{message_id}/retry", response_model=OutboxOut, summary="Send a message again now (national admin)"
 )
 def retry(
-    message_id: Annotated[int, Path(ge=1, le=INT_MAX)], session: SessionDep, principal: PrincipalDep
+    message_id: Annotated[int, Path(ge=1, le=INT_MAX)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
 ) -> OutboxOut:
     require_role(principal)
-    row = retry_message(session, message_id, utcnow())
+    row = retry_message(session, message_id, clock.now())
     session.commit()
     return outbox_out(row)

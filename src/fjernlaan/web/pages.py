@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2_fragments.fastapi import Jinja2Blocks
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import authenticate
@@ -22,44 +19,36 @@ from fjernlaan.web.deps import (
     optional_principal,
     session_serializer,
 )
-from fjernlaan.web.i18n import pick_language, translate
+from fjernlaan.web.i18n import gettext
+from fjernlaan.web.kit import (
+    LANG_COOKIE,
+    PATRON,
+    STAFF_ROLES,
+    Column,
+    Table,
+    TableQuery,
+    add_nav_item,
+    check_csrf,
+    nav_items,
+    render,
+    request_language,
+    role_of,
+)
+from fjernlaan.web.kit import N_ as N_
 
-TEMPLATES = Jinja2Blocks(directory=str(Path(__file__).parent / "templates"))
-CSRF_COOKIE = "fjl_csrf"
-LANG_COOKIE = "fjl_lang"
+__all__ = ["LANG_COOKIE", "OptionalPrincipal", "check_csrf", "render", "router"]
+
 router = APIRouter(include_in_schema=False)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+STAFF_HOME = "/staff"
+PATRON_HOME = "/patron"
 
+add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
+add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
+add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
+add_nav_item(N_("My requests"), PATRON_HOME, {PATRON}, order=10)
 
-def _csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-
-
-def render(request: Request, template: str, principal: Principal | None, **context: Any) -> Response:
-    """Render a page in the caller's language, with a CSRF token for its forms."""
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
-    token = _csrf_token(request)
-    response = TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {
-            "lang": lang,
-            "t": lambda key: translate(key, lang),
-            "principal": principal,
-            "csrf_token": token,
-            **context,
-        },
-    )
-    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict")
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(LANG_COOKIE, lang, samesite="lax", max_age=365 * 24 * 3600)
-    return response
-
-
-def check_csrf(request: Request, submitted: str) -> bool:
-    """Double-submit check: the form's token must equal the cookie's."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    return bool(cookie) and secrets.compare_digest(cookie or "", submitted)
+_PAGE_COLUMNS = [Column("label", N_("Page")), Column("href", N_("Address"))]
 
 
 def _safe_next(value: str) -> str:
@@ -89,10 +78,14 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
 ) -> Response:
-    lang = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+    lang = request_language(request)
     if not check_csrf(request, csrf_token):
         page = render(
-            request, "login.html", None, next_url=_safe_next(next), error=translate("csrf_failed", lang)
+            request,
+            "login.html",
+            None,
+            next_url=_safe_next(next),
+            error=gettext("The form has expired. Please try again.", lang),
         )
         page.status_code = 400
         return page
@@ -104,14 +97,17 @@ def login(
             "login.html",
             None,
             next_url=_safe_next(next),
-            error=translate("wrong_login", lang),
+            error=gettext("Wrong username or password.", lang),
             username=username,
         )
         page.status_code = 401
         return page
     session.commit()
     settings = get_settings(request)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    landing = _safe_next(next)
+    if landing == "/":
+        landing = PATRON_HOME if role_of(principal) == PATRON else STAFF_HOME
+    response = RedirectResponse(landing, status_code=303)
     cookie = session_serializer(settings).dumps({"uid": principal.user_id})
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.session_max_age_seconds
@@ -133,3 +129,27 @@ def libraries_page(request: Request, session: SessionDep, principal: OptionalPri
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     items, total = directory.list_libraries(session, limit=1000)
     return render(request, "libraries.html", principal, libraries=items, total=total)
+
+
+def _kit_demo(request: Request, principal: Principal) -> Table:
+    items = nav_items(principal)
+    query = TableQuery.from_request(request, _PAGE_COLUMNS, default_sort="label", per_page=10)
+    key = query.sort or "label"
+    rows = sorted(items, key=lambda item: str(getattr(item, key)), reverse=query.descending)
+    return Table(_PAGE_COLUMNS, rows[query.offset : query.offset + query.limit], len(rows), query, "pages")
+
+
+@router.get(STAFF_HOME, response_class=HTMLResponse, response_model=None)
+def staff_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where staff land after logging in (the dashboard grows here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={STAFF_HOME}", status_code=303)
+    return render(request, "staff.html", principal, table=_kit_demo(request, principal))
+
+
+@router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
+def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
+    """Where patrons land after logging in (their requests grow here)."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={PATRON_HOME}", status_code=303)
+    return render(request, "patron.html", principal, table=_kit_demo(request, principal))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from fjernlaan.db.outbox import OutboxMessage, backoff, enqueue
 from fjernlaan.db.uow import Database
 from fjernlaan.jobs import claim_due_messages
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # given to the code, never compared with the wall clock
 
 
 def test_a_message_is_stored_with_its_transaction(db: Database) -> None:
@@ -20,6 +22,7 @@ def test_a_message_is_stored_with_its_transaction(db: Database) -> None:
             destination="a@example.dk",
             payload={"subject": "Fjernlån klar"},
             idempotency_key="k1",
+            now=NOW,
         )
     with db.unit_of_work() as session:
         stored = session.scalar(select(OutboxMessage))
@@ -30,7 +33,9 @@ def test_a_message_is_stored_with_its_transaction(db: Database) -> None:
 
 def test_a_rolled_back_transaction_leaves_no_message(db: Database) -> None:
     with pytest.raises(RuntimeError), db.unit_of_work() as session:
-        enqueue(session, channel="email", destination="a@example.dk", payload={}, idempotency_key="k2")
+        enqueue(
+            session, channel="email", destination="a@example.dk", payload={}, idempotency_key="k2", now=NOW
+        )
         raise RuntimeError("the change failed")
     with db.unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
@@ -38,8 +43,12 @@ def test_a_rolled_back_transaction_leaves_no_message(db: Database) -> None:
 
 def test_the_same_idempotency_key_is_queued_once(db: Database) -> None:
     with db.unit_of_work() as session:
-        first = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
-        second = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="same")
+        first = enqueue(
+            session, channel="email", destination="x", payload={}, idempotency_key="same", now=NOW
+        )
+        second = enqueue(
+            session, channel="email", destination="x", payload={}, idempotency_key="same", now=NOW
+        )
         assert first.id == second.id
 
 
@@ -55,10 +64,15 @@ def test_a_message_queued_at_a_pass_clock_is_due_in_that_pass(db: Database) -> N
     assert claim_due_messages(db, earlier, "test-worker") == [queued_id]
 
 
-def test_a_message_queued_without_a_clock_waits_for_the_wall_clock(db: Database) -> None:
+def test_a_message_is_dated_by_its_use_case_and_not_due_before_it(db: Database) -> None:
     with db.unit_of_work() as session:
-        enqueue(session, channel="email", destination="x", payload={}, idempotency_key="wall")
-    assert claim_due_messages(db, datetime(2026, 1, 5, 12, 0, tzinfo=UTC), "test-worker") == []
+        queued = enqueue(session, channel="email", destination="x", payload={}, idempotency_key="t", now=NOW)
+        queued_id = queued.id
+    with db.unit_of_work() as session:
+        row = session.get(OutboxMessage, queued_id)
+        assert row is not None and row.created_at == NOW and row.next_attempt_at == NOW
+    assert claim_due_messages(db, NOW - timedelta(seconds=1), "test-worker") == []
+    assert claim_due_messages(db, NOW, "test-worker") == [queued_id]
 
 
 def test_backoff_grows_and_is_capped_at_an_hour() -> None:

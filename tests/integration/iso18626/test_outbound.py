@@ -30,6 +30,8 @@ from fjernlaan.settings import Settings
 from iso18626_examples import T0, full_requesting_agency_message, minimal_request
 from iso18626_peers import HttpPeer
 
+# The moment of these tests: messages are queued and the worker runs at it, so nothing here reads the
+# wall clock (a constant is fine because the code is given it; it is never compared with real time).
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(database_url="sqlite://", iso18626_outbound_token="hub-token-1")
 
@@ -51,7 +53,7 @@ def queue(
             message=message,
             ordering_key=ordering_key,
             idempotency_key=key,
-            **kw,  # type: ignore[arg-type]
+            **{"now": NOW, **kw},  # type: ignore[arg-type]
         )
         return row.id if row else None
 

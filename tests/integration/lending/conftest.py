@@ -13,6 +13,7 @@ from fjernlaan.accounts.model import Role
 from fjernlaan.accounts.service import PatronIn, add_patron, add_user
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
+from fjernlaan.clock import FixedClock
 from fjernlaan.db.uow import Database
 from fjernlaan.lending.service import clear_caches
 from fjernlaan.settings import Settings
@@ -31,6 +32,7 @@ class World:
     patron_id: int
     client: TestClient
     headers: Callable[[str], dict[str, str]]
+    clock: FixedClock
 
     def staff_of(self, isil: str) -> dict[str, str]:
         """Authorization headers of a staff member at the library."""
@@ -52,7 +54,11 @@ def mail(smtp_server: tuple[RecordingSmtpHandler, Settings]) -> tuple[RecordingS
 
 @pytest.fixture
 def world(
-    seeded: Database, app: FastAPI, client: TestClient, token_for: Callable[[str], dict[str, str]]
+    seeded: Database,
+    app: FastAPI,
+    client: TestClient,
+    token_for: Callable[[str], dict[str, str]],
+    clock: FixedClock,
 ) -> World:
     with seeded.unit_of_work() as session:
         for isil in HOLDERS:
@@ -80,4 +86,4 @@ def world(
             ),
         )
         ids = (upserted.record_pk, patron.id)
-    return World(seeded, ids[0], ids[1], client, token_for)
+    return World(seeded, ids[0], ids[1], client, token_for, clock)

@@ -3,12 +3,11 @@ the clock; mails arrive at a real SMTP server."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-from fjernlaan.db.base import utcnow
 from fjernlaan.jobs import run_once
 from fjernlaan.settings import Settings
 from support import RecordingSmtpHandler
@@ -37,7 +36,7 @@ def act(world: Any, request_id: int, action: str, isil: str, **body: Any) -> dic
 
 
 def noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=utcnow().tzinfo)
+    return datetime.combine(day, time(12, 0), tzinfo=UTC)
 
 
 def subjects(handler: RecordingSmtpHandler) -> list[str]:
@@ -58,7 +57,7 @@ def test_a_request_walks_from_no_answer_through_unfilled_to_a_completed_renewed_
     assert all(entry["reasons"] for entry in placed["rota"])
 
     # The first lender does not answer within its 3 working days.
-    report = run_once(world.db, settings, noon(date.today() + timedelta(days=10)))
+    report = run_once(world.db, settings, noon(world.clock.now().date() + timedelta(days=10)))
     assert report.timers["lending.1_no_answer"] == 1
     after_timeout = world.client.get(f"{URL}/{request_id}", headers=_headers(world, REQUESTER)).json()
     assert after_timeout["state"] == "sent"
@@ -110,7 +109,7 @@ def test_a_request_walks_from_no_answer_through_unfilled_to_a_completed_renewed_
     assert no_answer["reason"] == "no answer within the deadline"
     assert no_answer["by_role"] == "system"
 
-    run_once(world.db, settings, utcnow())
+    run_once(world.db, settings, world.clock.now())
     assert any("klar til afhentning" in s and "Æbler på Åen" in s for s in subjects(handler))
 
 
@@ -122,7 +121,7 @@ def test_the_ready_for_pickup_mail_reaches_the_patron_in_danish(
     lender = place_lender(world, request_id)
     act(world, request_id, "ship", lender)
     act(world, request_id, "receive", REQUESTER)
-    run_once(world.db, settings, utcnow())
+    run_once(world.db, settings, world.clock.now())
     pickup = [m for m in handler.messages if "klar til afhentning" in str(m["Subject"])]
     assert len(pickup) == 1
     assert pickup[0]["To"] == "soren@example.dk"
@@ -185,7 +184,7 @@ def test_a_lender_asked_earlier_can_no_longer_answer(
     _, settings = mail
     request_id = place(world)["id"]
     first = place_lender(world, request_id)
-    run_once(world.db, settings, noon(date.today() + timedelta(days=10)))
+    run_once(world.db, settings, noon(world.clock.now().date() + timedelta(days=10)))
     response = world.client.post(
         f"{URL}/{request_id}/actions/will_supply", json={}, headers=_headers(world, first)
     )
@@ -289,7 +288,7 @@ def test_when_the_need_before_date_passes_the_request_ends_unfilled_and_the_patr
     world: Any, mail: tuple[RecordingSmtpHandler, Settings]
 ) -> None:
     handler, settings = mail
-    need_before = date.today() + timedelta(days=5)
+    need_before = world.clock.now().date() + timedelta(days=5)
     request_id = place(world, need_before=need_before.isoformat())["id"]
     run_once(world.db, settings, noon(need_before))
     assert (
@@ -364,9 +363,9 @@ def test_each_lender_gets_one_daily_digest_of_requests_waiting_for_its_answer(
     first = place(world)["id"]
     second = place(world)["id"]
     lender = place_lender(world, first)
-    report = run_once(world.db, settings, noon(date.today()))
+    report = run_once(world.db, settings, noon(world.clock.now().date()))
     assert report.timers["lending.6_lender_digest"] == 1
-    again = run_once(world.db, settings, noon(date.today()))
+    again = run_once(world.db, settings, noon(world.clock.now().date()))
     assert again.timers["lending.6_lender_digest"] == 0
     digests = [m for m in handler.messages if "venter på jeres svar" in str(m["Subject"])]
     assert len(digests) == 1

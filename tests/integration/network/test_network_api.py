@@ -11,6 +11,7 @@ import icalendar
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.uow import Database
 from fjernlaan.jobs import run_once
 from fjernlaan.network import service
@@ -251,7 +252,7 @@ def test_invitations_and_minutes_over_http_reach_the_smtp_server(
     assert (
         client.post(f"{API}/meetings/{meeting['id']}/minutes/publish", headers=koordinator).status_code == 409
     )
-    run_once(seeded, settings)
+    run_once(seeded, settings, SYSTEM_CLOCK.now())
     subjects = sorted(
         str(msg["Subject"]) for msg in handler.messages if msg["To"] == "aase1@bibliotek.example"
     )

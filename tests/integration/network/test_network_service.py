@@ -17,7 +17,7 @@ from fjernlaan.jobs import run_once
 from fjernlaan.network import service
 from fjernlaan.network.model import ActionItemStatus, AttendanceMark, BodyKind, MembershipStatus
 from fjernlaan.settings import Settings
-from network_helpers import JOINED, fill, make_network, make_person, meeting_on
+from network_helpers import JOINED, NOW, fill, make_network, make_person, meeting_on
 from support import RecordingSmtpHandler
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -44,7 +44,7 @@ def test_the_41st_applicant_waits_and_is_promoted_when_a_member_resigns(
         assert service.membership_of(session, body, late).status is MembershipStatus.ACTIVE
         assert service.membership_of(session, body, late).joined_on == date(2025, 2, 1)
         assert len(service.list_members(session, body)[0]) == 40
-    run_once(db, settings)
+    run_once(db, settings, NOW)
     subjects = _mails_to(handler, "person41@bibliotek.example")
     assert subjects == [
         "Du er på ventelisten til Fremtidens Fjernlån",
@@ -107,7 +107,7 @@ def test_a_member_absent_from_three_consecutive_meetings_is_withdrawn_and_the_wa
         assert [p.person.id for p in closing.promotions] == [waiting]
         assert service.membership_of(session, body, absent).status is MembershipStatus.WITHDRAWN
         assert service.membership_of(session, body, present).status is MembershipStatus.ACTIVE
-    run_once(db, settings)
+    run_once(db, settings, NOW)
     assert "Du er udmeldt af Fremtidens Fjernlån på grund af fravær" in _mails_to(
         handler, "person1@bibliotek.example"
     )
@@ -157,10 +157,10 @@ def test_invitations_reach_the_smtp_server_with_a_valid_ics(db: Database, smtp_s
         body = make_network(session)
         fill(session, body, 3)
         meeting = meeting_on(session, body, date(2026, 9, 14), "Efterårsmøde")
-        assert service.send_invitations(session, meeting.id, base_url="https://hub.example") == 3
+        assert service.send_invitations(session, meeting.id, now=NOW, base_url="https://hub.example") == 3
         # Sending again for the same revision queues nothing new.
-        service.send_invitations(session, meeting.id, base_url="https://hub.example")
-    run_once(db, settings)
+        service.send_invitations(session, meeting.id, now=NOW, base_url="https://hub.example")
+    run_once(db, settings, NOW)
     invitations = [msg for msg in handler.messages if str(msg["Subject"]).startswith("Invitation")]
     assert len(invitations) == 3
     message = next(msg for msg in invitations if msg["To"] == "person2@bibliotek.example")
@@ -201,7 +201,7 @@ def _published(db: Database) -> tuple[int, int, int]:
 def test_published_minutes_reach_every_active_member(db: Database, smtp_server: Smtp) -> None:
     handler, settings = smtp_server
     _published(db)
-    run_once(db, settings)
+    run_once(db, settings, NOW)
     minutes_mails = [msg for msg in handler.messages if str(msg["Subject"]).startswith("Referat")]
     assert sorted(str(msg["To"]) for msg in minutes_mails) == [
         "person1@bibliotek.example",
@@ -214,7 +214,7 @@ def test_published_minutes_reach_every_active_member(db: Database, smtp_server: 
 def test_the_atom_feed_is_xml_and_lists_the_published_minutes(db: Database) -> None:
     body, _, minutes_id = _published(db)
     with db.unit_of_work() as session:
-        feed = etree.fromstring(service.minutes_atom(session, body, base_url="https://hub.example"))
+        feed = etree.fromstring(service.minutes_atom(session, body, now=NOW, base_url="https://hub.example"))
     entries = feed.findall(f"{ATOM}entry")
     assert len(entries) == 1
     assert entries[0].findtext(f"{ATOM}title") == "Referat: Efterårsmøde 2025 (2025-09-08)"
@@ -228,7 +228,7 @@ def test_unpublished_minutes_stay_out_of_the_feed(db: Database) -> None:
         body = make_network(session)
         meeting = meeting_on(session, body, date(2025, 9, 8))
         service.write_minutes(session, meeting.id, "Udkast")
-        feed = etree.fromstring(service.minutes_atom(session, body))
+        feed = etree.fromstring(service.minutes_atom(session, body, now=NOW))
     assert feed.findall(f"{ATOM}entry") == []
 
 
@@ -261,13 +261,14 @@ def test_a_working_group_created_from_a_decision_has_its_members_and_tasks(
             working_group_name="Arbejdsgruppe om lånesamarbejdet",
             working_group_organisations=["DBC", "KOMBIT"],
         )
-        service.publish_minutes(session, meeting.id)
+        service.publish_minutes(session, meeting.id, now=NOW)
         creation = service.create_working_group(
             session,
             meeting.id,
             1,
             representatives=[dbc, kombit],
             tasks=["Opdatér principperne", service.TaskIn("Løft kompetencerne", "KOMBIT")],
+            today=NOW.date(),
         )
         group = creation.body.id
         stored = service.get_body(session, group)
@@ -280,7 +281,7 @@ def test_a_working_group_created_from_a_decision_has_its_members_and_tasks(
         (1, "Opdatér principperne", None),
         (2, "Løft kompetencerne", "KOMBIT"),
     ]
-    run_once(db, settings)
+    run_once(db, settings, NOW)
     assert _mails_to(handler, "person1@bibliotek.example") == [
         "Du er udpeget til Arbejdsgruppe om lånesamarbejdet"
     ]
@@ -298,10 +299,10 @@ def test_a_decision_sets_up_its_working_group_only_once(db: Database) -> None:
             working_group_name="Gruppe",
             working_group_organisations=["DBC"],
         )
-        service.publish_minutes(session, meeting.id)
-        service.create_working_group(session, meeting.id, 1, representatives=[dbc])
+        service.publish_minutes(session, meeting.id, now=NOW)
+        service.create_working_group(session, meeting.id, 1, representatives=[dbc], today=NOW.date())
         with pytest.raises(Conflict):
-            service.create_working_group(session, meeting.id, 1, representatives=[dbc])
+            service.create_working_group(session, meeting.id, 1, representatives=[dbc], today=NOW.date())
 
 
 def test_the_body_and_person_calendars_parse_and_hold_every_session(db: Database) -> None:
@@ -310,9 +311,9 @@ def test_the_body_and_person_calendars_parse_and_hold_every_session(db: Database
         [pid] = fill(session, body, 1)
         meeting_on(session, body, date(2026, 3, 9))
         meeting_on(session, body, date(2026, 9, 14))
-        body_ics = icalendar.Calendar.from_ical(service.body_calendar(session, body))
+        body_ics = icalendar.Calendar.from_ical(service.body_calendar(session, body, now=NOW))
         token = service.person_row(session, pid).feed_token
-        person_ics = icalendar.Calendar.from_ical(service.person_calendar(session, token))
+        person_ics = icalendar.Calendar.from_ical(service.person_calendar(session, token, now=NOW))
     assert len(body_ics.walk("VEVENT")) == 4
     assert len(person_ics.walk("VEVENT")) == 4
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from fjernlaan.db.base import utcnow
 from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.jobs import retry_message, run_once
@@ -15,6 +14,8 @@ from fjernlaan.notify.service import queue_email
 from fjernlaan.settings import Settings
 from support import RecordingSmtpHandler, free_port
 
+# The moment mails are queued and the worker runs: the code is given it and never reads the wall clock.
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 CONTEXT = {
     "patron_name": "Søren Ærø",
     "title": "Æbler på Åen",
@@ -32,7 +33,7 @@ def _queue(db: Database, key: str = "pickup-1", **kwargs: object) -> None:
             lang="da",
             context=CONTEXT,
             idempotency_key=key,
-            **kwargs,
+            **{"now": NOW, **kwargs},
         )  # type: ignore[arg-type]
 
 
@@ -41,7 +42,7 @@ def test_a_queued_mail_arrives_with_danish_letters_intact(
 ) -> None:
     handler, settings = smtp_server
     _queue(db)
-    report = run_once(db, settings)
+    report = run_once(db, settings, NOW)
     assert report.sent == 1
     [message] = handler.messages
     assert message["Subject"] == "Dit fjernlån er klar til afhentning: Æbler på Åen"
@@ -63,7 +64,7 @@ def test_an_unreachable_smtp_server_delays_the_mail_and_loses_none(
     handler, settings = smtp_server
     _queue(db)
     dead = settings.model_copy(update={"smtp_port": free_port()})
-    now = utcnow()
+    now = NOW
     report = run_once(db, dead, now)
     assert report.retried == 1
     with db.unit_of_work() as session:
@@ -81,8 +82,8 @@ def test_a_message_sent_once_is_not_sent_again(
 ) -> None:
     handler, settings = smtp_server
     _queue(db)
-    run_once(db, settings)
-    run_once(db, settings, utcnow() + timedelta(hours=1))
+    run_once(db, settings, NOW)
+    run_once(db, settings, NOW + timedelta(hours=1))
     assert len(handler.messages) == 1
 
 
@@ -92,7 +93,7 @@ def test_after_the_last_attempt_the_message_fails_and_an_operator_can_retry(
     handler, settings = smtp_server
     _queue(db)
     dead = settings.model_copy(update={"smtp_port": free_port()})
-    now = utcnow()
+    now = NOW
     for attempt in range(MAX_ATTEMPTS):
         run_once(db, dead, now + timedelta(hours=2 * attempt))
     with db.unit_of_work() as session:
@@ -110,7 +111,7 @@ def test_messages_with_one_ordering_key_leave_in_order(
     _queue(db, key="first", ordering_key="request-7")
     _queue(db, key="second", ordering_key="request-7")
     dead = settings.model_copy(update={"smtp_port": free_port()})
-    now = utcnow()
+    now = NOW
     report = run_once(db, dead, now)
     # The second waits behind the first instead of overtaking it.
     assert report.retried == 1
@@ -124,7 +125,7 @@ def test_an_ics_attachment_arrives_as_text_calendar(
     handler, settings = smtp_server
     ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n"
     _queue(db, attachments=(Attachment("invitation.ics", "text/calendar", ics),))
-    run_once(db, settings)
+    run_once(db, settings, NOW)
     [message] = handler.messages
     [part] = list(message.iter_attachments())
     assert part.get_content_type() == "text/calendar"

@@ -16,15 +16,16 @@ the national library register; the public ones follow the rule `7` + municipalit
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from fjernlaan.clock import SYSTEM_CLOCK, today
 from fjernlaan.directory.demo import (
-    DEMO_CLOSURES,
     DEMO_ROLES,
     DEMO_USERS,
     DemoUser,
+    demo_closures,
     demo_policy,
     load_demo_libraries,
     parse_demo_libraries,
@@ -349,12 +350,24 @@ def test_demo_users_refuse_an_unknown_role() -> None:
 
 
 def test_demo_closures_belong_to_demo_libraries(by_isil: dict[str, Library]) -> None:
-    assert DEMO_CLOSURES
-    for isil in DEMO_CLOSURES:
+    closures = demo_closures(today(SYSTEM_CLOCK))
+    assert closures
+    for isil in closures:
         assert isil in by_isil
 
 
-def test_laesoe_is_closed_over_christmas_2026() -> None:
-    closures = DEMO_CLOSURES["DK-782500"]
-    assert any(c.covers(date(2026, 12, 21)) and c.covers(date(2026, 12, 27)) for c in closures)
-    assert not any(c.covers(date(2026, 12, 28)) for c in closures)
+@pytest.mark.parametrize("offset_days", [0, 200, 400, 3 * 365 + 40])
+def test_the_demo_closures_are_the_next_ones_whatever_the_day(offset_days: int) -> None:
+    day = today(SYSTEM_CLOCK) + timedelta(days=offset_days)
+    for closures in demo_closures(day).values():
+        for closure in closures:
+            assert day <= closure.ends < day + timedelta(days=366)
+
+
+def test_laesoe_is_closed_over_the_next_christmas() -> None:
+    day = today(SYSTEM_CLOCK)
+    christmas_year = day.year if day <= date(day.year, 12, 27) else day.year + 1
+    closures = demo_closures(day)["DK-782500"]
+    eve = date(christmas_year, 12, 24)
+    assert any(c.covers(date(christmas_year, 12, 21)) and c.covers(eve) for c in closures)
+    assert not any(c.covers(date(christmas_year, 12, 28)) for c in closures)

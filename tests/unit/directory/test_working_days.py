@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from fjernlaan.clock import SYSTEM_CLOCK, today
 from fjernlaan.directory.calendar import add_working_days, calendar_for, is_danish_public_holiday
 from fjernlaan.directory.model import Closure, DomainError
 
@@ -71,3 +72,57 @@ def test_a_closure_cannot_end_before_it_starts() -> None:
 def test_working_days_between_counts_only_open_days() -> None:
     calendar = calendar_for()
     assert calendar.working_days_between(date(2026, 12, 23), date(2026, 12, 28)) == 1
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday (the anonymous Gregorian algorithm), worked out independently of `holidays`."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    m = (32 + 2 * e + 2 * i - h - k) % 7
+    n = (a + 11 * h + 22 * m) // 451
+    month, day = divmod(h + m - 7 * n + 114, 31)
+    return date(year, month, day + 1)
+
+
+# Years counted from the clock, not named: this year, next year, and years well beyond the next, so a
+# holiday table that runs out (or a rule that only holds for the year the test was written) fails now.
+@pytest.mark.parametrize("years_ahead", [0, 1, 2, 5])
+def test_easter_and_christmas_are_closed_in_any_year(years_ahead: int) -> None:
+    year = today(SYSTEM_CLOCK).year + years_ahead
+    easter = _easter(year)
+    closed = [easter + timedelta(days=d) for d in (-3, -2, 0, 1, 39, 49, 50)]  # skærtorsdag … 2. pinsedag
+    closed += [
+        date(year, 12, 24),
+        date(year, 12, 25),
+        date(year, 12, 26),
+        date(year, 12, 31),
+        date(year, 1, 1),
+    ]
+    assert [day for day in closed if not is_danish_public_holiday(day)] == []
+    # Store bededag (4th Friday after Easter) is a working day since 2024.
+    assert not is_danish_public_holiday(easter + timedelta(days=26))
+    calendar = calendar_for()
+    assert calendar.is_working_day(easter - timedelta(days=4))  # the Wednesday before Easter
+    assert calendar.is_working_day(easter + timedelta(days=2))  # the Tuesday after
+    # One working day after the Wednesday before Easter is the Tuesday after it.
+    assert add_working_days([], easter - timedelta(days=4), 1) == easter + timedelta(days=2)
+    # One working day after 23 December: past 24-26 December and any weekend.
+    after = add_working_days([], date(year, 12, 23), 1)
+    assert after > date(year, 12, 26) and after.weekday() < 5
+    assert after == next(
+        d for d in (date(year, 12, 27) + timedelta(days=i) for i in range(4)) if d.weekday() < 5
+    )
+
+
+def test_the_easter_algorithm_agrees_with_known_dates() -> None:
+    # Checks the test's own helper against published dates; the holiday test above never names a year.
+    assert [_easter(y) for y in (2024, 2025, 2026, 2027)] == [
+        date(2024, 3, 31),
+        date(2025, 4, 20),
+        date(2026, 4, 5),
+        date(2027, 3, 28),
+    ]

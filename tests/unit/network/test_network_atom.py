@@ -23,6 +23,7 @@ from fjernlaan.network.model import (
 PersonFactory = Callable[..., Person]
 A = f"{{{ATOM_NS}}}"
 BASE = "https://fjernlaan.example/"
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # the feed's `updated` when empty; given, not the wall clock
 # RFC 3339 date-time as RFC 4287 §3.3 requires (upper-case T and Z).
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
@@ -89,7 +90,9 @@ def assert_rfc4287(feed: etree._Element) -> None:
 
 
 def test_feed_is_well_formed_atom_with_the_required_elements(network: Body) -> None:
-    feed = parse(minutes_feed(network, published_pairs(network), base_url=BASE, author="Fremtidens Fjernlån"))
+    feed = parse(
+        minutes_feed(network, published_pairs(network), base_url=BASE, author="Fremtidens Fjernlån", now=NOW)
+    )
 
     assert_rfc4287(feed)
     assert feed.findtext(f"{A}title") == "Fremtidens Fjernlån: referater"
@@ -97,7 +100,9 @@ def test_feed_is_well_formed_atom_with_the_required_elements(network: Body) -> N
 
 
 def test_feed_lists_only_published_minutes_newest_first(network: Body) -> None:
-    feed = parse(minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator"))
+    feed = parse(
+        minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator", now=NOW)
+    )
 
     titles = [entry.findtext(f"{A}title") for entry in feed.findall(f"{A}entry")]
     assert titles == ["Referat: Netværksmøde 2 (2025-10-07)", "Referat: Netværksmøde 1 (2025-03-04)"]
@@ -105,7 +110,9 @@ def test_feed_lists_only_published_minutes_newest_first(network: Body) -> None:
 
 
 def test_entry_links_to_the_minutes_page(network: Body) -> None:
-    feed = parse(minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator"))
+    feed = parse(
+        minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator", now=NOW)
+    )
 
     newest = feed.findall(f"{A}entry")[0]
     link = newest.find(f"{A}link")
@@ -116,7 +123,7 @@ def test_entry_links_to_the_minutes_page(network: Body) -> None:
 
 
 def test_markdown_minutes_are_escaped_text_content_and_keep_danish_letters(network: Body) -> None:
-    data = minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator")
+    data = minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator", now=NOW)
 
     assert b"&lt;b&gt;k\xc3\xb8rselsordningen&lt;/b&gt; &amp; \xc3\x86r\xc3\xb8" in data
     content = parse(data).find(f"{A}entry/{A}content")
@@ -134,8 +141,8 @@ def test_entry_ids_are_stable_across_rebuilds_and_corrections(network: Body) -> 
     pairs = published_pairs(network)
     corrected = [(replace(m, title="Rettet titel"), x) for m, x in pairs]
 
-    before = parse(minutes_feed(network, pairs, base_url=BASE, author="K"))
-    after = parse(minutes_feed(network, corrected, base_url=BASE, author="K"))
+    before = parse(minutes_feed(network, pairs, base_url=BASE, author="K", now=NOW))
+    after = parse(minutes_feed(network, corrected, base_url=BASE, author="K", now=NOW))
 
     assert [e.findtext(f"{A}id") for e in before.findall(f"{A}entry")] == [
         e.findtext(f"{A}id") for e in after.findall(f"{A}entry")
@@ -154,6 +161,8 @@ def test_empty_feed_is_still_valid(forum: Body) -> None:
 
 
 def test_each_entry_names_who_wrote_the_minutes(network: Body) -> None:
-    feed = parse(minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator"))
+    feed = parse(
+        minutes_feed(network, published_pairs(network), base_url=BASE, author="Koordinator", now=NOW)
+    )
 
     assert {e.findtext(f"{A}author/{A}name") for e in feed.findall(f"{A}entry")} == {"Sekretær Søs Ørum"}

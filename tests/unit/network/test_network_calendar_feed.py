@@ -100,7 +100,7 @@ def test_invitation_times_are_copenhagen_local_with_a_timezone_definition(
     network: Body, person: PersonFactory
 ) -> None:
     data = meeting_invitation(
-        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN
+        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN, stamp=STAMP
     )
 
     east, west = events(data)
@@ -117,7 +117,7 @@ def test_invitation_location_names_host_library_place_and_room_in_danish(
     network: Body, person: PersonFactory
 ) -> None:
     data = meeting_invitation(
-        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN
+        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN, stamp=STAMP
     )
 
     east, west = events(data)
@@ -128,7 +128,7 @@ def test_invitation_location_names_host_library_place_and_room_in_danish(
 
 def test_invitation_carries_the_same_agenda_in_every_session(network: Body, person: PersonFactory) -> None:
     data = meeting_invitation(
-        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN
+        network, spring_meeting(network), [person(1)], organizer=person(1000), domain=DOMAIN, stamp=STAMP
     )
 
     east, west = events(data)
@@ -143,7 +143,12 @@ def test_invitation_carries_the_same_agenda_in_every_session(network: Body, pers
 
 def test_invitation_names_organizer_and_attendees(network: Body, person: PersonFactory) -> None:
     data = meeting_invitation(
-        network, spring_meeting(network), [person(1), person(2)], organizer=person(1000), domain=DOMAIN
+        network,
+        spring_meeting(network),
+        [person(1), person(2)],
+        organizer=person(1000),
+        domain=DOMAIN,
+        stamp=STAMP,
     )
 
     east = events(data)[0]
@@ -163,6 +168,7 @@ def test_invitation_can_be_limited_to_the_members_session(network: Body, person:
         organizer=person(1000),
         domain=DOMAIN,
         session_keys=["west"],
+        stamp=STAMP,
     )
 
     assert [str(e["UID"]) for e in events(data)] == [f"fjernlaan-meeting-7-west@{DOMAIN}"]
@@ -174,16 +180,24 @@ def test_invitation_can_be_limited_to_the_members_session(network: Body, person:
             organizer=person(1000),
             domain=DOMAIN,
             session_keys=["north"],
+            stamp=STAMP,
         )
 
 
 def test_updated_meeting_keeps_its_uids_and_raises_the_sequence(network: Body, person: PersonFactory) -> None:
     first = events(
-        meeting_invitation(network, spring_meeting(network), [], organizer=person(1000), domain=DOMAIN)
+        meeting_invitation(
+            network, spring_meeting(network), [], organizer=person(1000), domain=DOMAIN, stamp=STAMP
+        )
     )
     moved = events(
         meeting_invitation(
-            network, spring_meeting(network, revision=1), [], organizer=person(1000), domain=DOMAIN
+            network,
+            spring_meeting(network, revision=1),
+            [],
+            organizer=person(1000),
+            domain=DOMAIN,
+            stamp=STAMP,
         )
     )
 
@@ -233,7 +247,7 @@ def test_person_feed_gathers_meetings_of_several_bodies(
 
 def test_feed_refuses_a_meeting_of_another_body(network: Body, forum: Body) -> None:
     with pytest.raises(ValueError):
-        body_feed(forum, [spring_meeting(network)], domain=DOMAIN)
+        body_feed(forum, [spring_meeting(network)], domain=DOMAIN, stamp=STAMP)
 
 
 def test_invitation_mails_go_to_active_members_only(network: Body, person: PersonFactory) -> None:

@@ -1,0 +1,95 @@
+"""The browser tests' shared fixtures: one real `fjernlaan serve` on the seeded demo data, Debian's
+Chromium driven by Playwright, and a fresh page (its own cookies) per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from browser_helpers import DESKTOP
+from support import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    """Skip (fail under CI=true) when Debian's chromium is missing."""
+    if Path(CHROMIUM).exists():
+        return
+    reason = "Debian's chromium is not installed (scripts/install-system-deps installs it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but " + reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `fjernlaan serve` on a fresh SQLite database seeded with `fjernlaan demo`."""
+    require_chromium()
+    folder = tmp_path_factory.mktemp("browser-hub")
+    port = free_port()
+    env = {
+        **os.environ,
+        "FJERNLAAN_DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
+        "FJERNLAAN_PORT": str(port),
+        "FJERNLAAN_HOST": "127.0.0.1",
+    }
+    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    subprocess.run([*cli, "demo", "--records", "0"], env=env, check=True, capture_output=True)
+    log = (folder / "serve.log").open("w")
+    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        server.terminate()
+        pytest.fail("the hub did not start: " + Path(log.name).read_text())
+    yield base
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, through Playwright."""
+    require_chromium()
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A new page in its own browser context (no cookies shared between tests), desktop-sized, with a
+    Danish browser (Accept-Language: da-DK);
+    `page.set_viewport_size(PHONE)` for the 375 px phone."""
+    context = browser.new_context(viewport=DESKTOP, locale="da-DK")
+    page = context.new_page()
+    yield page
+    context.close()
