@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select, text
+
+from fjernlaan.clock import SYSTEM_CLOCK, today
 
 from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
+
+
+def days_ahead(days: int) -> str:
+    """An ISO date `days` after today (real or faked), for data the code compares with the time."""
+    return (today(SYSTEM_CLOCK) + timedelta(days=days)).isoformat()
 
 
 def row_counts(database: Database) -> dict[str, int]:

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from fjernlaan.clock import SYSTEM_CLOCK, FixedClock
 from fjernlaan.db.uow import Database
 from fjernlaan.settings import Settings
 from hostile_support import empty_all_tables as _empty
@@ -21,7 +22,7 @@ def hostile_db(migrated_database: Database) -> Iterator[Database]:
 
     _empty(migrated_database)
     with migrated_database.unit_of_work() as session:
-        seed_demo(session)
+        seed_demo(session, SYSTEM_CLOCK)  # dated relative to the real (or faked) today
     yield migrated_database
     _empty(migrated_database)
 
@@ -31,7 +32,11 @@ def hostile_app(hostile_db: Database) -> FastAPI:
     """The hub's app on the module's database."""
     from fjernlaan.web.app import create_app
 
-    return create_app(Settings(database_url="sqlite://", secret_key="test-secret"), database=hostile_db)
+    return create_app(
+        Settings(database_url="sqlite://", secret_key="test-secret"),
+        database=hostile_db,
+        clock=FixedClock(SYSTEM_CLOCK.now()),
+    )
 
 
 @pytest.fixture(scope="module")

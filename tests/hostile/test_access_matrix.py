@@ -35,6 +35,7 @@ from fjernlaan.db.uow import Database
 from fjernlaan.iso18626.service import issue_peer_token
 from fjernlaan.settings import Settings
 from fjernlaan.web.app import create_app
+from hostile_support import days_ahead
 
 ROLES = (
     "anonymous",
@@ -85,7 +86,9 @@ class Call:
 def _meeting() -> dict[str, Any]:
     return {
         "title": "Matrixmøde",
-        "sessions": [{"key": "a", "starts": "2027-03-01T10:00:00", "ends": "2027-03-01T12:00:00"}],
+        "sessions": [
+            {"key": "a", "starts": days_ahead(30) + "T10:00:00", "ends": days_ahead(30) + "T12:00:00"}
+        ],
     }
 
 
@@ -107,11 +110,11 @@ ACCESS: dict[tuple[str, str], Call] = {
     ("PUT", "/api/v1/libraries/{isil}/policy"): Call(LIBRARY_ADMIN, json={}),
     ("GET", "/api/v1/libraries/{isil}/closures"): Call(ANY_USER),
     ("POST", "/api/v1/libraries/{isil}/closures"): Call(
-        LIBRARY_ADMIN, json={"starts": "2027-01-04", "ends": "2027-01-05", "reason": "Matrix"}
+        LIBRARY_ADMIN, json={"starts": days_ahead(40), "ends": days_ahead(41), "reason": "Matrix"}
     ),
     ("DELETE", "/api/v1/libraries/{isil}/closures/{closure_id}"): Call(LIBRARY_ADMIN, fresh_closure=True),
     ("GET", "/api/v1/libraries/{isil}/working-days"): Call(
-        ANY_USER, path=f"/api/v1/libraries/{ADMINS_LIBRARY}/working-days?start=2027-01-04&n=3"
+        ANY_USER, path=f"/api/v1/libraries/{ADMINS_LIBRARY}/working-days?start=" + days_ahead(1) + "&n=3"
     ),
     ("GET", "/api/v1/libraries/{isil}/iso18626-peer"): Call(
         NATIONAL_ADMIN, path="/api/v1/libraries/SE-L/iso18626-peer"
@@ -241,6 +244,9 @@ ACCESS: dict[tuple[str, str], Call] = {
     ("POST", "/login"): Call(EVERYONE, form={"username": "nobody", "password": "wrong"}),
     ("POST", "/logout"): Call(EVERYONE, form={}),
     ("GET", "/libraries"): Call(ANY_USER),
+    # Landing pages after login (the patron's has no patron accounts behind it yet: any user).
+    ("GET", "/staff"): Call(ANY_USER),
+    ("GET", "/patron"): Call(ANY_USER),
 }
 
 
@@ -401,7 +407,7 @@ def test_role_route_matrix(route: tuple[str, str], role: str, world: World) -> N
     if call.fresh_closure:
         closure = world.client.post(
             f"/api/v1/libraries/{ADMINS_LIBRARY}/closures",
-            json={"starts": "2027-02-01", "ends": "2027-02-02"},
+            json={"starts": days_ahead(50), "ends": days_ahead(51)},
             headers=world.credentials["national_admin"],
         )
         ids = {**ids, "closure_id": str(closure.json()["id"])}

@@ -164,7 +164,11 @@ def test_a_control_character_stored_in_a_mandate_does_not_break_the_atom_feed() 
     )
     minutes = Minutes(id=3, meeting_id=1, body_id=7, text_md="Referat\x01", published_at=published)
     feed = atom.minutes_feed(
-        _body("Mandat\x0b med \x00 tegn"), [(meeting, minutes)], base_url="https://hub.example", author="x"
+        _body("Mandat\x0b med \x00 tegn"),
+        [(meeting, minutes)],
+        base_url="https://hub.example",
+        author="x",
+        now=published,
     )
     parsed = etree.fromstring(feed)
     assert "Mandat med  tegn" in etree.tostring(parsed, encoding="unicode")
