@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import func, select, text
 
 from fjernlaan.clock import SYSTEM_CLOCK, today
-
 from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
 
