@@ -373,7 +373,9 @@ def libraries_import(
     with _database().unit_of_work() as session:
         report = import_libraries(session, rows)
     for position, reason in report.skipped:
-        err.print(f"skipped row {position}: {reason}")
+        # A CSV file's line: the header is line 1 (JSON files have no lines to name).
+        where = f" (line {position + 1})" if fmt == "csv" else ""
+        err.print(f"skipped row {position}{where}: {escape(reason)}", highlight=False)
     console.print(
         f"read {report.read}, created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, skipped {len(report.skipped)}"

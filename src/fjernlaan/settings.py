@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from fjernlaan.limits import REQUEST_BODY_MAX_BYTES
+
 
 class Settings(BaseSettings):
     """Every knob the hub has; defaults give the embedded single-process setup on SQLite."""
@@ -70,6 +72,10 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     # Always mark cookies Secure (they are anyway when the request came over https).
     secure_cookies: bool = False
+
+    # Request bodies above this many bytes are refused with 413 (the ISO 18626 endpoint has its own,
+    # smaller limit above, answered in ISO 18626).
+    max_request_body_bytes: int = Field(default=REQUEST_BODY_MAX_BYTES, ge=1024)
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -22,6 +23,7 @@ from fjernlaan.accounts.model import (
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
+from fjernlaan.fields import CardNumber, Isil, ShortText
 from fjernlaan.settings import Settings
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, client_ip
 
@@ -42,11 +44,11 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str
-    password: str = Field(min_length=8)
+    username: str = Field(min_length=2, max_length=64)
+    password: str = Field(min_length=8, max_length=1024)
     role: Role
-    library_isil: str | None = None
-    display_name: str = ""
+    library_isil: Isil | None = None
+    display_name: ShortText = ""
     email: EmailStr | None = None
 
 
@@ -119,7 +121,10 @@ def add_patron(
     require_staff_of(principal, normalise_isil(body.home_library))
     row = service.add_patron(session, body)
     session.commit()
-    response.headers["Location"] = f"/api/v1/patrons/{row.home_library_isil}/{row.card_number}"
+    # Quoted: a header is Latin-1, and the card number is the client's text.
+    response.headers["Location"] = (
+        f"/api/v1/patrons/{row.home_library_isil}/{quote(row.card_number, safe='')}"
+    )
     return _patron_out(row)
 
 
@@ -129,8 +134,8 @@ def add_patron(
     summary="A patron by card (home library staff only)",
 )
 def get_patron(
-    isil: Annotated[str, Path()],
-    card_number: Annotated[str, Path(max_length=64)],
+    isil: Annotated[str, Path(max_length=16)],
+    card_number: Annotated[CardNumber, Path()],
     session: SessionDep,
     principal: PrincipalDep,
 ) -> PatronOut:

@@ -33,6 +33,7 @@ from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotAuthenticated, NotFound
+from fjernlaan.fields import CardNumber, Isil, Name
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -84,6 +85,11 @@ def add_user(
     session.add(user)
     session.flush()
     return _principal(user)
+
+
+def user_exists(session: Session, user_id: int) -> bool:
+    """True when a user has this id."""
+    return session.get(UserRow, user_id) is not None
 
 
 def find_user(session: Session, username: str) -> UserRow | None:
@@ -450,12 +456,12 @@ class PatronIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    card_number: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    card_number: CardNumber
+    name: Name
     email: EmailStr | None = None
     category: PatronCategory = PatronCategory.ADULT
-    home_library: str
-    language: str = Field(default="da", pattern="^(da|en)$")
+    home_library: Isil
+    language: str = Field(default="da", pattern="^(da|en)$", max_length=2)
 
 
 def add_patron(session: Session, data: PatronIn) -> PatronRow:

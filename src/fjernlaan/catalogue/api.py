@@ -17,6 +17,7 @@ from fjernlaan.catalogue.query import And, Everything, Filters, Lookup, LookupKi
 from fjernlaan.catalogue.search import FACETS, search
 from fjernlaan.directory.model import MaterialType, Region
 from fjernlaan.errors import DomainError
+from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/records", tags=["catalogue"])
@@ -112,9 +113,12 @@ def search_records(
     record_id: Annotated[
         str | None, Query(max_length=100, description="the hub's record id or a library's own id")
     ] = None,
-    material_type: Annotated[list[MaterialType] | None, Query(description="repeat for several")] = None,
+    material_type: Annotated[
+        list[MaterialType] | None, Query(max_length=50, description="repeat for several")
+    ] = None,
     language: Annotated[
-        list[str] | None, Query(description="ISO 639-2 code, e.g. dan; repeat for several")
+        list[Annotated[str, Query(max_length=3)]] | None,
+        Query(max_length=50, description="ISO 639-2 code, e.g. dan; repeat for several"),
     ] = None,
     year_from: Annotated[int | None, Query(ge=1, le=9999)] = None,
     year_to: Annotated[int | None, Query(ge=1, le=9999)] = None,
@@ -123,7 +127,8 @@ def search_records(
     available: Annotated[bool, Query(description="only records with a copy on the shelf that lends")] = False,
     sort: Sort = Sort.RELEVANCE,
     facets: Annotated[
-        list[str] | None, Query(description=f"facets to count: {', '.join(FACETS)}; repeat for several")
+        list[Annotated[str, Query(max_length=40)]] | None,
+        Query(max_length=20, description=f"facets to count: {', '.join(FACETS)}; repeat for several"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="hits per page, at most 100")] = 20,
     offset: Annotated[int, Query(ge=0, le=10000, description="hits to skip")] = 0,
@@ -174,7 +179,7 @@ def search_records(
 
 @router.get("/{record_pk}", response_model=RecordDetail, summary="One record with holdings per library")
 def get_record(
-    record_pk: Annotated[int, Path(ge=1, description="the hub's record id")], session: SessionDep
+    record_pk: Annotated[int, Path(ge=1, le=INT_MAX, description="the hub's record id")], session: SessionDep
 ) -> RecordDetail:
     record = service.get_record(session, record_pk)
     holdings = service.holdings_for_record(session, record_pk)

@@ -86,6 +86,8 @@ class Translated:
     sort: Sort
 
 
+MAX_QUERY_CHARS = 2000  # no search a person writes is longer
+MAX_BOOLEANS = 50
 _lock = threading.Lock()
 _parser: CQLParser12 | None = None
 
@@ -167,6 +169,8 @@ def translate(text: str) -> Translated:
     unsupported index, 19 for an unsupported relation, 37 for an unsupported boolean, 80 for a sort)."""
     if not text or not text.strip():
         raise CqlDiagnostic(10, "query syntax error: the query is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise CqlDiagnostic(38, f"query too long: at most {MAX_QUERY_CHARS} characters")
     try:
         parsed = _parse(text)
     except CqlDiagnostic:
@@ -178,4 +182,18 @@ def translate(text: str) -> Translated:
     root = getattr(parsed, "root", None)
     if root is None:
         raise CqlDiagnostic(10, "query syntax error")
+    if _booleans(root) > MAX_BOOLEANS:
+        # Each boolean nests the query one level deeper; hundreds of them overflowed the recursion
+        # of the tree walk and the SQL compiler (a server error before this limit).
+        raise CqlDiagnostic(38, f"too many boolean operators: at most {MAX_BOOLEANS}")
     return Translated(query=_tree(root), sort=_sort(root))
+
+
+def _booleans(root: object) -> int:
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CQLTriple):
+            count += 1
+            stack.extend((node.left, node.right))
+    return count

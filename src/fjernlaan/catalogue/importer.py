@@ -36,6 +36,7 @@ from fjernlaan.catalogue.store import HoldingRow, RecordRow, RecordSourceRow
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.model import DomainError, normalise_isil
 from fjernlaan.errors import NotFound
+from fjernlaan.limits import INT_MAX
 
 __all__ = [
     "HoldingsReport",
@@ -345,9 +346,13 @@ def _int(row: dict[str, Any], name: str, default: int | None) -> int:
     if isinstance(value, bool):
         raise DomainError(f"{name} must be a whole number, not {value!r}", field=name)
     try:
-        return int(str(value).strip())
+        number = int(str(value).strip())
     except ValueError as exc:
-        raise DomainError(f"{name} must be a whole number, not {value!r}", field=name) from exc
+        raise DomainError(f"{name} must be a whole number, not {str(value)[:40]!r}", field=name) from exc
+    if not 0 <= number <= INT_MAX:
+        # The column is a database Integer: a larger number would fail the whole batch.
+        raise DomainError(f"{name} must be between 0 and {INT_MAX}", field=name)
+    return number
 
 
 def _bool(row: dict[str, Any], name: str) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -20,6 +19,8 @@ from fjernlaan.directory.schemas import (
     WorkingDayAnswer,
 )
 from fjernlaan.errors import PermissionDenied
+from fjernlaan.fields import SaneDate
+from fjernlaan.limits import INT_MAX
 from fjernlaan.outbound_policy import check_endpoint
 from fjernlaan.settings import Settings
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep, get_settings
@@ -27,7 +28,8 @@ from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 router = APIRouter(prefix="/api/v1/libraries", tags=["directory"])
-IsilPath = Annotated[str, Path(description="the library's ISIL, e.g. DK-710100")]
+IsilPath = Annotated[str, Path(max_length=16, description="the library's ISIL, e.g. DK-710100")]
+ClosureId = Annotated[int, Path(ge=1, le=INT_MAX, description="the closure's id")]
 
 
 @router.get("", response_model=Page[LibraryOut], summary="List libraries (any logged-in user)")
@@ -137,7 +139,9 @@ def add_closure(isil: IsilPath, body: ClosureIn, session: SessionDep, principal:
 @router.delete(
     "/{isil}/closures/{closure_id}", status_code=204, summary="Remove a closure (the library's admin)"
 )
-def delete_closure(isil: IsilPath, closure_id: int, session: SessionDep, principal: PrincipalDep) -> Response:
+def delete_closure(
+    isil: IsilPath, closure_id: ClosureId, session: SessionDep, principal: PrincipalDep
+) -> Response:
     require_library_admin(principal, isil)
     service.delete_closure(session, isil, closure_id)
     session.commit()
@@ -153,7 +157,7 @@ def working_days(
     isil: IsilPath,
     session: SessionDep,
     principal: PrincipalDep,
-    start: date,
+    start: Annotated[SaneDate, Query()],
     n: Annotated[int, Query(ge=0, le=365)],
 ) -> WorkingDayAnswer:
     result = service.add_working_days(session, isil, start, n)

@@ -101,7 +101,11 @@ _DANISH_RE = re.compile(r"^\d{6}$")
 
 
 def normalise_isil(value: str) -> str:
-    """Return the ISIL in canonical form (prefix upper-cased) or raise `InvalidIsil` saying why.
+    """Return the ISIL in canonical form (upper case) or raise `InvalidIsil` saying why.
+
+    ISO 15511 compares ISILs without regard to case, so the hub keeps one spelling: `SE-l` and
+    `SE-L` are the same library, stored as `SE-L` (the prefix is upper case in the standard itself;
+    the identifier part is upper-cased too so that equal ISILs are equal strings everywhere).
 
     Danish ISILs are `DK-` followed by the six-digit library number; any other ISO 15511 ISIL is
     accepted for foreign libraries.
@@ -118,7 +122,7 @@ def normalise_isil(value: str) -> str:
             field="isil",
         )
     prefix = match.group("prefix").upper()
-    local = match.group("local")
+    local = match.group("local").upper()
     if prefix == "DK" and not _DANISH_RE.match(local):
         raise InvalidIsil(
             f"Danish ISIL {candidate!r} must be DK- followed by the six-digit library number",

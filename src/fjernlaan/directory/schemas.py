@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
@@ -16,8 +15,7 @@ from fjernlaan.directory.model import (
     RequesterCategory,
     normalise_isil,
 )
-
-Isil = Annotated[str, Field(min_length=3, max_length=16, examples=["DK-710100"])]
+from fjernlaan.fields import Fee, Isil, Name, SaneDate, ShortText
 
 
 def _isil(value: str | None) -> str | None:
@@ -31,12 +29,12 @@ class LibraryFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = None
     type: LibraryType | None = None
     municipality_code: int | None = Field(default=None, ge=100, le=999)
     region: Region | None = None
-    central_isil: str | None = None
-    transport_hub: str | None = None
+    central_isil: Isil | None = None
+    transport_hub: Isil | None = None
     email: EmailStr | None = None
     iso18626_endpoint: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
     iso18626_version: Iso18626Version | None = None
@@ -57,7 +55,7 @@ class LibraryCreate(LibraryFields):
     """A new library."""
 
     isil: Isil
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     type: LibraryType
     active: bool = True
 
@@ -101,15 +99,17 @@ class PolicyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lending_enabled: bool = True
-    refused_material_types: list[MaterialType] = Field(default_factory=list)
+    refused_material_types: list[MaterialType] = Field(default_factory=list, max_length=50)
     min_title_age_days: int = Field(default=0, ge=0, le=3650)
     loan_period_days: int = Field(default=42, ge=1, le=365)
     max_renewals: int = Field(default=1, ge=0, le=20)
     renewal_period_days: int = Field(default=28, ge=1, le=365)
     answer_deadline_working_days: int = Field(default=3, ge=1, le=60)
-    accepted_requester_types: list[RequesterCategory] = Field(default_factory=lambda: list(RequesterCategory))
-    fee_dkk: float = Field(default=0.0, ge=0)
-    replacement_price_dkk: float = Field(default=350.0, ge=0)
+    accepted_requester_types: list[RequesterCategory] = Field(
+        default_factory=lambda: list(RequesterCategory), max_length=50
+    )
+    fee_dkk: Fee = 0.0
+    replacement_price_dkk: Fee = 350.0
     pickup_window_days: int = Field(default=14, ge=1, le=90)
 
     def to_domain(self) -> LendingPolicy:
@@ -151,9 +151,9 @@ class ClosureIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    starts: date
-    ends: date
-    reason: str = Field(default="", max_length=200)
+    starts: SaneDate
+    ends: SaneDate
+    reason: ShortText = ""
 
     @model_validator(mode="after")
     def _ordered(self) -> ClosureIn:

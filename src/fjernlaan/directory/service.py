@@ -20,6 +20,7 @@ from fjernlaan.directory.model import Closure, LendingPolicy, Library, WorkingCa
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate, LibraryOut, LibraryPatch
 from fjernlaan.directory.store import ClosureRow, LibraryRow, closures_of, library_from_row, write_policy
 from fjernlaan.errors import Conflict, DomainError, NotFound
+from fjernlaan.limits import spreadsheet_safe
 
 EXPORT_COLUMNS = [
     "isil",
@@ -209,6 +210,23 @@ class ImportReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
+_YES = frozenset({"1", "true", "yes", "ja", "y", "j"})
+_NO = frozenset({"0", "false", "no", "nej", "n"})
+
+
+def _yes_no(value: str) -> bool:
+    # Anything else is refused: "maybe" read as inactive would switch a library off without a word.
+    word = value.strip().lower()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise DomainError(
+        f"active: {value[:40]!r} is not a yes/no value (use true/false, yes/no, ja/nej or 1/0)",
+        field="active",
+    )
+
+
 def _clean(raw: Mapping[str, Any]) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for key, value in raw.items():
@@ -222,7 +240,7 @@ def _clean(raw: Mapping[str, Any]) -> dict[str, Any]:
             if value == "" and name != "name":
                 value = None
         if name == "active" and isinstance(value, str):
-            value = value.lower() in {"1", "true", "yes", "ja"}
+            value = _yes_no(value)
         cleaned[name] = value
     return {k: v for k, v in cleaned.items() if v is not None}
 
@@ -251,7 +269,9 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
             report.skipped.append((position, _validation_message(exc)))
         except DomainError as exc:
             report.skipped.append((position, exc.message))
-    known = {isil for (isil,) in session.execute(select(LibraryRow.isil))} | {d.isil for _, d in valid}
+    stored = {isil for (isil,) in session.execute(select(LibraryRow.isil))}
+    known = stored | {d.isil for _, d in valid}
+    applied: list[LibraryCreate] = []
     for position, data in valid:
         missing = [
             f"{name}: no library with ISIL {ref}"
@@ -260,8 +280,10 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
         ]
         if missing:
             report.skipped.append((position, "; ".join(missing)))
-            known.discard(data.isil)
+            if data.isil not in stored:
+                known.discard(data.isil)
             continue
+        applied.append(data)
         fields = data.model_dump()
         row = session.get(LibraryRow, data.isil)
         if row is None:
@@ -281,7 +303,8 @@ def import_libraries(session: Session, rows: Iterable[Mapping[str, Any]]) -> Imp
                     setattr(row, name, value)
             report.updated += 1
     session.flush()
-    for _position, data in valid:
+    # Only the rows applied above: a skipped row must not reach an existing library through here.
+    for data in applied:
         row = session.get(LibraryRow, data.isil)
         if row is None:
             continue
@@ -307,8 +330,15 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in EXPORT_COLUMNS})
+        writer.writerow({k: _cell(row.get(k)) for k in EXPORT_COLUMNS})
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    # Text that a spreadsheet would run as a formula gets a leading apostrophe (CSV injection).
+    if value is None:
+        return ""
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def to_json(rows: list[dict[str, Any]]) -> str:

@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -224,6 +224,9 @@ class PeerOut(BaseModel):
     version_override: Version | None
 
 
+PeerIsil = Annotated[str, Path(max_length=16, description="the peer library's ISIL")]
+
+
 class PeerIn(BaseModel):
     """New peer settings. ``account_id``, ``security_code`` and ``outbound_token`` change only when
     present (null clears); the security code and the outbound token are write-only."""
@@ -234,6 +237,7 @@ class PeerIn(BaseModel):
     security_code: Annotated[str | None, Field(min_length=8, max_length=200)] = None
     outbound_token: str | None = Field(
         default=None,
+        max_length=500,
         description=(
             "the bearer token this peer issued to us, presented as 'Authorization: Bearer …' on every "
             "message we post to it; without one the hub's FJERNLAAN_ISO18626_OUTBOUND_TOKEN is presented"
@@ -274,7 +278,7 @@ def peer_out(view: service.PeerView) -> PeerOut:
     response_model=PeerOut,
     summary="A library's ISO 18626 peer settings (national admin)",
 )
-def get_peer(isil: str, session: SessionDep, principal: PrincipalDep) -> PeerOut:
+def get_peer(isil: PeerIsil, session: SessionDep, principal: PrincipalDep) -> PeerOut:
     require_role(principal)
     return peer_out(service.peer_view(session, isil))
 
@@ -285,7 +289,7 @@ def get_peer(isil: str, session: SessionDep, principal: PrincipalDep) -> PeerOut
     summary="Set a library's ISO 18626 peer settings (national admin)",
 )
 def put_peer(
-    isil: str, body: PeerIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
+    isil: PeerIsil, body: PeerIn, session: SessionDep, principal: PrincipalDep, clock: ClockDep
 ) -> PeerOut:
     require_role(principal)
     given = body.model_fields_set
@@ -310,7 +314,7 @@ def put_peer(
     status_code=201,
     summary="Issue a new bearer token for a peer, replacing the old one (national admin)",
 )
-def new_peer_token(isil: str, session: SessionDep, principal: PrincipalDep) -> PeerToken:
+def new_peer_token(isil: PeerIsil, session: SessionDep, principal: PrincipalDep) -> PeerToken:
     require_role(principal)
     token = service.issue_peer_token(session, isil)
     view = service.peer_view(session, isil)

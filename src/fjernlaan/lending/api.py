@@ -21,12 +21,13 @@ from fjernlaan.lending.schemas import (
     RequestSummary,
     RotaOrderIn,
 )
+from fjernlaan.limits import INT_MAX
 from fjernlaan.settings import Settings
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/requests", tags=["lending"])
 
-RequestId = Annotated[int, Path(ge=1, description="the request's id")]
+RequestId = Annotated[int, Path(ge=1, le=INT_MAX, description="the request's id")]
 
 
 def _settings(request: Request) -> Settings:
@@ -70,8 +71,10 @@ def list_requests(
     page: PageDep,
     clock: ClockDep,
     side: Annotated[Side | None, Query(description="requester: we borrow; supplier: we were asked")] = None,
-    state: Annotated[list[RequesterState] | None, Query(description="requester-side states")] = None,
-    library: Annotated[str | None, Query(description="default: the caller's library")] = None,
+    state: Annotated[
+        list[RequesterState] | None, Query(max_length=50, description="requester-side states")
+    ] = None,
+    library: Annotated[str | None, Query(max_length=16, description="default: the caller's library")] = None,
     needs_attention: Annotated[bool, Query(description="only requests waiting for this library")] = False,
     deadline_within: Annotated[
         int | None, Query(ge=0, le=3650, description="a deadline within this many days")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fjernlaan.accounts.model import PatronCategory
+from fjernlaan.fields import CardNumber, Count, Fee, Id, Isil, Name, SaneDate, ShortText, Text
 from fjernlaan.lending.model import Action, RequesterState, Role, ServiceType, SupplierState
 
 
@@ -16,13 +18,13 @@ class CitationIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=2000)
-    author: str | None = Field(default=None, max_length=500)
+    title: Annotated[Text, Field(min_length=1, max_length=2000)]
+    author: Annotated[Text, Field(max_length=500)] | None = None
     year: int | None = Field(default=None, ge=1, le=9999)
-    publisher: str | None = Field(default=None, max_length=500)
-    isbn: str | None = Field(default=None, max_length=32)
-    issn: str | None = Field(default=None, max_length=16)
-    notes: str | None = Field(default=None, max_length=2000)
+    publisher: Annotated[Text, Field(max_length=500)] | None = None
+    isbn: Annotated[ShortText, Field(max_length=32)] | None = None
+    issn: Annotated[ShortText, Field(max_length=16)] | None = None
+    notes: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 class PlacedBy(StrEnum):
@@ -37,17 +39,17 @@ class PlaceRequestIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    record_id: int | None = Field(default=None, ge=1, description="the catalogue's record id")
+    record_id: Id | None = Field(default=None, description="the catalogue's record id")
     citation: CitationIn | None = None
-    patron_id: int | None = Field(default=None, ge=1)
-    card_number: str | None = Field(default=None, min_length=1, max_length=64)
-    requester_isil: str | None = Field(
+    patron_id: Id | None = None
+    card_number: CardNumber | None = None
+    requester_isil: Isil | None = Field(
         default=None, description="the borrowing library (default: the caller's library)"
     )
-    pickup_isil: str | None = Field(
+    pickup_isil: Isil | None = Field(
         default=None, description="where the patron collects (default: requester)"
     )
-    need_before: date | None = Field(
+    need_before: SaneDate | None = Field(
         default=None, description="the patron's need-before date (default: the principles' need_before_days)"
     )
     service_type: ServiceType = ServiceType.LOAN
@@ -70,10 +72,10 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str | None = Field(default=None, max_length=2000)
-    condition: str | None = Field(default=None, max_length=2000)
-    fee_dkk: float | None = Field(default=None, ge=0)
-    due_date: date | None = None
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    condition: Annotated[Text, Field(max_length=2000)] | None = None
+    fee_dkk: Fee | None = None
+    due_date: SaneDate | None = None
     as_role: Role | None = Field(
         default=None,
         description=(
@@ -88,7 +90,7 @@ class RotaOrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    isils: list[str] = Field(min_length=1, max_length=1000)
+    isils: list[Isil] = Field(min_length=1, max_length=1000)
 
 
 class AddLenderIn(BaseModel):
@@ -96,9 +98,9 @@ class AddLenderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    isil: str = Field(min_length=3, max_length=16)
-    reason: str = Field(min_length=1, max_length=500)
-    position: int | None = Field(default=None, ge=0)
+    isil: Isil
+    reason: Annotated[Name, Field(max_length=500)]
+    position: Count | None = None
 
 
 class PatronOut(BaseModel):

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fjernlaan.accounts.model import Principal, Role, require_role
 from fjernlaan.clock import today
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
+from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
 from fjernlaan.network import service
 from fjernlaan.network.schemas import (
@@ -50,9 +51,9 @@ from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 router = APIRouter(prefix="/api/v1/network", tags=["network"])
 feeds = APIRouter(prefix="/network", tags=["network feeds"])
 
-BodyId = Annotated[int, Path(description="the body's id", ge=1)]
-MeetingId = Annotated[int, Path(description="the meeting's id", ge=1)]
-PersonId = Annotated[int, Path(description="the person's id", ge=1)]
+BodyId = Annotated[int, Path(description="the body's id", ge=1, le=INT_MAX)]
+MeetingId = Annotated[int, Path(description="the meeting's id", ge=1, le=INT_MAX)]
+PersonId = Annotated[int, Path(description="the person's id", ge=1, le=INT_MAX)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -476,7 +477,7 @@ def add_action_item(
 )
 def set_action_item(
     meeting_id: MeetingId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: StatusIn,
     session: SessionDep,
     principal: PrincipalDep,
@@ -516,7 +517,7 @@ def publish(
 )
 def create_working_group(
     meeting_id: MeetingId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: WorkingGroupIn,
     session: SessionDep,
     principal: PrincipalDep,
@@ -553,7 +554,7 @@ def list_tasks(body_id: BodyId, session: SessionDep, principal: PrincipalDep) ->
 )
 def set_task(
     body_id: BodyId,
-    number: Annotated[int, Path(ge=1)],
+    number: Annotated[int, Path(ge=1, le=INT_MAX)],
     body: StatusIn,
     session: SessionDep,
     principal: PrincipalDep,

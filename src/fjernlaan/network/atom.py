@@ -15,6 +15,7 @@ from typing import Any
 
 from lxml import etree
 
+from fjernlaan.limits import xml_safe
 from fjernlaan.network.model import Body, Meeting, Minutes, render_minutes_text
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -27,7 +28,7 @@ def _q(tag: str) -> str:
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     element = etree.SubElement(parent, _q(tag), attrs)
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)
     return element
 
 

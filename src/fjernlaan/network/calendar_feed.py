@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from fjernlaan.limits import date_problem
 from fjernlaan.network.model import Body, Meeting, MeetingSession, Person
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -101,12 +102,21 @@ def _calendar(method: str, name: str | None) -> icalendar.Calendar:
     return cal
 
 
+def _in_range(session: MeetingSession) -> bool:
+    # A session stored before the input limits (e.g. on 9999-12-31) is left out of the feeds: its time
+    # zone cannot be computed, and one such row would break the feed for good.
+    return date_problem(session.starts.date()) is None and date_problem(session.ends.date()) is None
+
+
 def _finish(cal: icalendar.Calendar, days: Sequence[date]) -> bytes:
     if days:
         # A VTIMEZONE covering just the span of the events keeps the file small.
-        first = datetime.combine(min(days), datetime.min.time()) - timedelta(days=366)
-        last = datetime.combine(max(days), datetime.min.time()) + timedelta(days=366)
-        cal.add_missing_timezones(first_date=first.date(), last_date=last.date())
+        # Clamped: a meeting stored near the end of the calendar (year 9999, before the input limits)
+        # would otherwise overflow the date and break the feed for good.
+        margin = timedelta(days=366)
+        first = max(min(days), date.min + margin) - margin
+        last = min(max(days), date.max - margin) + margin
+        cal.add_missing_timezones(first_date=first, last_date=last)
     data: bytes = cal.to_ical()
     return data
 
@@ -159,6 +169,8 @@ def body_feed(body: Body, meetings: Iterable[Meeting], *, domain: str, stamp: da
         if meeting.body_id != body.id:
             raise ValueError(f"meeting {meeting.id} belongs to another body")
         for session in meeting.sessions:
+            if not _in_range(session):
+                continue
             cal.add_component(_event(body, meeting, session, domain=domain, stamp=moment))
             days.append(session.starts.date())
     return _finish(cal, days)
@@ -179,6 +191,8 @@ def person_feed(
         if meeting.body_id != body.id:
             raise ValueError(f"meeting {meeting.id} belongs to another body")
         for session in meeting.sessions:
+            if not _in_range(session):
+                continue
             cal.add_component(_event(body, meeting, session, domain=domain, stamp=moment))
             days.append(session.starts.date())
     return _finish(cal, days)

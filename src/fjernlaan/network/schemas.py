@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from fjernlaan.fields import Id, Isil, LongText, Name, SaneDate, SaneDateTime, ShortText, Text
 from fjernlaan.network import model as m
+
+_LIST_MAX = 1000  # ids or items in one body
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -16,16 +20,16 @@ class BodyIn(BaseModel):
 
     model_config = _IN
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: m.BodyKind
-    capacity: int | None = Field(default=None, ge=1)
-    absence_limit: int | None = Field(default=None, ge=1)
+    capacity: int | None = Field(default=None, ge=1, le=10_000)
+    absence_limit: int | None = Field(default=None, ge=1, le=1000)
     meetings_per_year: int | None = Field(default=None, ge=0, le=52)
-    parent_id: int | None = None
-    mandate: str = ""
+    parent_id: Id | None = None
+    mandate: Text = ""
     email: EmailStr | None = None
-    newsletter: str | None = Field(default=None, max_length=200)
-    coordinator_user_ids: list[int] = []
+    newsletter: ShortText | None = None
+    coordinator_user_ids: list[Id] = Field(default=[], max_length=_LIST_MAX)
 
 
 class BodyOut(BaseModel):
@@ -66,13 +70,13 @@ class PersonIn(BaseModel):
 
     model_config = _IN
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     email: EmailStr
-    organisation: str = Field(default="", max_length=200)
-    role: str = Field(default="", max_length=200)
-    library_isil: str | None = None
-    user_id: int | None = None
-    language: str = Field(default="da", pattern="^(da|en)$")
+    organisation: ShortText = ""
+    role: ShortText = ""
+    library_isil: Isil | None = None
+    user_id: Id | None = None
+    language: str = Field(default="da", pattern="^(da|en)$", max_length=2)
 
 
 class PersonOut(BaseModel):
@@ -142,9 +146,9 @@ class ApplicationIn(BaseModel):
 
     model_config = _IN
 
-    person_id: int | None = None
+    person_id: Id | None = None
     person: PersonIn | None = None
-    applied_on: date | None = None
+    applied_on: SaneDate | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> ApplicationIn:
@@ -165,7 +169,7 @@ class LeaveIn(BaseModel):
 
     model_config = _IN
 
-    why: str = Field(default="", max_length=1000)
+    why: Annotated[Text, Field(max_length=1000)] = ""
 
 
 class SessionIn(BaseModel):
@@ -174,13 +178,13 @@ class SessionIn(BaseModel):
     model_config = _IN
 
     key: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    label: str = Field(default="", max_length=100)
-    starts: datetime
-    ends: datetime
-    host_library: str = Field(default="", max_length=200)
-    place: str = Field(default="", max_length=200)
-    room: str = Field(default="", max_length=200)
-    host_isil: str | None = None
+    label: Annotated[ShortText, Field(max_length=100)] = ""
+    starts: SaneDateTime
+    ends: SaneDateTime
+    host_library: ShortText = ""
+    place: ShortText = ""
+    room: ShortText = ""
+    host_isil: Isil | None = None
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> SessionIn:
@@ -207,11 +211,11 @@ class AgendaItemIn(BaseModel):
 
     model_config = _IN
 
-    title: str = Field(min_length=1, max_length=300)
-    presenter: str = Field(default="", max_length=200)
-    papers: list[str] = []
-    description: str = ""
-    number: int | None = Field(default=None, ge=1)
+    title: Annotated[Name, Field(max_length=300)]
+    presenter: ShortText = ""
+    papers: list[Annotated[ShortText, Field(max_length=500)]] = Field(default=[], max_length=100)
+    description: Text = ""
+    number: int | None = Field(default=None, ge=1, le=1000)
 
 
 class MeetingIn(BaseModel):
@@ -219,9 +223,9 @@ class MeetingIn(BaseModel):
 
     model_config = _IN
 
-    title: str = Field(min_length=1, max_length=200)
-    sessions: list[SessionIn] = Field(min_length=1)
-    agenda: list[AgendaItemIn] = []
+    title: Name
+    sessions: list[SessionIn] = Field(min_length=1, max_length=50)
+    agenda: list[AgendaItemIn] = Field(default=[], max_length=200)
 
 
 class SessionOut(BaseModel):
@@ -301,7 +305,7 @@ class AttendanceIn(BaseModel):
     model_config = _IN
 
     mark: m.AttendanceMark
-    note: str = Field(default="", max_length=1000)
+    note: Annotated[Text, Field(max_length=1000)] = ""
 
 
 class AttendanceOut(BaseModel):
@@ -318,7 +322,7 @@ class CloseAttendanceIn(BaseModel):
 
     model_config = _IN
 
-    today: date | None = None
+    today: SaneDate | None = None
 
 
 class ClosingOut(BaseModel):
@@ -341,8 +345,8 @@ class MinutesIn(BaseModel):
 
     model_config = _IN
 
-    text_md: str = Field(max_length=200_000)
-    author: str | None = Field(default=None, max_length=200)
+    text_md: LongText
+    author: ShortText | None = None
 
 
 class DecisionIn(BaseModel):
@@ -350,12 +354,12 @@ class DecisionIn(BaseModel):
 
     model_config = _IN
 
-    text: str = Field(min_length=1)
-    number: int | None = Field(default=None, ge=1)
-    agenda_item: int | None = Field(default=None, ge=1)
-    working_group_name: str | None = Field(default=None, max_length=200)
-    working_group_mandate: str = ""
-    working_group_organisations: list[str] = []
+    text: Annotated[Text, Field(min_length=1)]
+    number: int | None = Field(default=None, ge=1, le=1000)
+    agenda_item: int | None = Field(default=None, ge=1, le=1000)
+    working_group_name: Name | None = None
+    working_group_mandate: Text = ""
+    working_group_organisations: list[Name] = Field(default=[], max_length=200)
 
 
 class ActionItemIn(BaseModel):
@@ -363,10 +367,10 @@ class ActionItemIn(BaseModel):
 
     model_config = _IN
 
-    text: str = Field(min_length=1)
-    owner: str = Field(min_length=1, max_length=200)
-    due: date | None = None
-    number: int | None = Field(default=None, ge=1)
+    text: Annotated[Text, Field(min_length=1)]
+    owner: Name
+    due: SaneDate | None = None
+    number: int | None = Field(default=None, ge=1, le=1000)
 
 
 class StatusIn(BaseModel):
@@ -443,9 +447,9 @@ class TaskIn(BaseModel):
 
     model_config = _IN
 
-    text: str = Field(min_length=1)
-    owner_organisation: str | None = None
-    due: date | None = None
+    text: Annotated[Text, Field(min_length=1)]
+    owner_organisation: Name | None = None
+    due: SaneDate | None = None
 
 
 class TaskOut(BaseModel):
@@ -474,9 +478,9 @@ class WorkingGroupIn(BaseModel):
 
     model_config = _IN
 
-    representatives: list[int] = Field(min_length=1)
-    tasks: list[TaskIn] = []
-    coordinator_user_ids: list[int] = []
+    representatives: list[Id] = Field(min_length=1, max_length=_LIST_MAX)
+    tasks: list[TaskIn] = Field(default=[], max_length=_LIST_MAX)
+    coordinator_user_ids: list[Id] = Field(default=[], max_length=_LIST_MAX)
 
 
 class WorkingGroupOut(BaseModel):

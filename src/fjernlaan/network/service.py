@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
+from fjernlaan.accounts.service import user_exists
 from fjernlaan.clock import start_of_day
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fjernlaan.limits import LONG_TEXT_MAX, NAME_MAX, TEXT_MAX, check_text, date_problem
 from fjernlaan.network import atom, calendar_feed
 from fjernlaan.network import model as m
 from fjernlaan.network.store import (
@@ -123,6 +125,12 @@ def create_body(
     coordinator_user_ids: Iterable[int] = (),
 ) -> m.Body:
     """Add a body; the model checks the rules (a working group has a parent, capacity at least 1 …)."""
+    check_text("name", name, one_line=True, max_length=NAME_MAX)
+    check_text("mandate", mandate, one_line=False, max_length=TEXT_MAX)
+    check_text("newsletter", newsletter, one_line=True, max_length=NAME_MAX)
+    coordinator_user_ids = tuple(coordinator_user_ids)
+    for user_id in coordinator_user_ids:
+        _require_user(session, user_id, "coordinator_user_ids")
     if parent_id is not None:
         _body_row(session, parent_id)
     # Validate before writing: id 0 stands in until the row has one.
@@ -147,9 +155,16 @@ def create_body(
     return get_body(session, row.id)
 
 
+def _require_user(session: Session, user_id: int, field: str) -> None:
+    # Checked here: the database's foreign key would refuse it too, but as a server error.
+    if not user_exists(session, user_id):
+        raise DomainError(f"{field}: no user with id {user_id}", field=field)
+
+
 def add_coordinator(session: Session, body_id: int, user_id: int) -> None:
     """Make a user a coordinator of the body (no-op when already one)."""
     _body_row(session, body_id)
+    _require_user(session, user_id, "coordinator_user_ids")
     if session.get(BodyCoordinatorRow, (body_id, user_id)) is None:
         session.add(BodyCoordinatorRow(body_id=body_id, user_id=user_id))
         session.flush()
@@ -239,6 +254,11 @@ def create_person(
     language: str = "da",
 ) -> m.Person:
     """Add a person; the e-mail address must be new."""
+    check_text("name", name, one_line=True, max_length=NAME_MAX)
+    check_text("organisation", organisation, one_line=True, max_length=NAME_MAX)
+    check_text("role", role, one_line=True, max_length=NAME_MAX)
+    if user_id is not None:
+        _require_user(session, user_id, "user_id")
     address = _check_email(email)
     isil = None
     if library_isil is not None and library_isil.strip():
@@ -267,6 +287,7 @@ def create_person(
 
 def link_user(session: Session, person_id: int, user_id: int) -> None:
     """Let a hub user act as this person (see their own bodies and meetings)."""
+    _require_user(session, user_id, "user_id")
     _person_row(session, person_id).user_id = user_id
     session.flush()
 
@@ -386,6 +407,7 @@ def resign(
     session: Session, body_id: int, person_id: int, today: date, why: str = "resigned"
 ) -> m.MembershipChange:
     """The person resigns (or withdraws the application); the first on the waiting list moves up."""
+    check_text("why", why, one_line=False, max_length=TEXT_MAX)
     body = get_body(session, body_id)
     with _rules():
         change = m.resign(body, memberships_of(session, body_id), person_id, today, why or "resigned")
@@ -396,6 +418,7 @@ def resign(
 
 def withdraw(session: Session, body_id: int, person_id: int, why: str, today: date) -> m.MembershipChange:
     """The coordinator withdraws the person, saying why; the first on the waiting list moves up."""
+    check_text("why", why, one_line=False, max_length=TEXT_MAX)
     body = get_body(session, body_id)
     with _rules():
         change = m.withdraw(body, memberships_of(session, body_id), person_id, today, why)
@@ -680,6 +703,8 @@ def minutes_by_id(session: Session, minutes_id: int) -> m.Minutes:
 
 def write_minutes(session: Session, meeting_id: int, text_md: str, author: str | None = None) -> m.Minutes:
     """Write (or rewrite) the meeting's unpublished minutes."""
+    check_text("text_md", text_md, one_line=False, max_length=LONG_TEXT_MAX)
+    check_text("author", author, one_line=True, max_length=NAME_MAX)
     row = _minutes_row(session, meeting_id, create=True)
     with _rules():
         edited = m.edit_minutes(minutes_from_row(session, row), text_md)
@@ -702,6 +727,11 @@ def add_decision(
     working_group_organisations: Sequence[str] = (),
 ) -> m.Minutes:
     """Record a decision in the unpublished minutes (numbered next unless a number is given)."""
+    check_text("text", text, one_line=False, max_length=TEXT_MAX)
+    check_text("working_group_name", working_group_name, one_line=True, max_length=NAME_MAX)
+    check_text("working_group_mandate", working_group_mandate, one_line=False, max_length=TEXT_MAX)
+    for organisation in working_group_organisations:
+        check_text("working_group_organisations", organisation, one_line=True, max_length=NAME_MAX)
     row = _minutes_row(session, meeting_id, create=True)
     minutes = minutes_from_row(session, row)
     n = number if number is not None else max((d.number for d in minutes.decisions), default=0) + 1
@@ -734,6 +764,10 @@ def add_action_item(
     number: int | None = None,
 ) -> m.Minutes:
     """Record an action item (owner, due date) in the unpublished minutes."""
+    check_text("text", text, one_line=False, max_length=TEXT_MAX)
+    check_text("owner", owner, one_line=True, max_length=NAME_MAX)
+    if due is not None and (problem := date_problem(due)):
+        raise DomainError(f"due: {problem}", field="due")
     row = _minutes_row(session, meeting_id, create=True)
     minutes = minutes_from_row(session, row)
     n = number if number is not None else max((a.number for a in minutes.action_items), default=0) + 1
@@ -822,6 +856,9 @@ def create_working_group(
     today: date,
 ) -> m.WorkingGroupCreation:
     """Set up the working group a published decision calls for, with its members and task list."""
+    coordinator_user_ids = tuple(coordinator_user_ids)
+    for user_id in coordinator_user_ids:
+        _require_user(session, user_id, "coordinator_user_ids")
     minutes_row = _minutes_row(session, meeting_id)
     parent = get_body(session, minutes_row.body_id)
     decision_row = session.scalar(

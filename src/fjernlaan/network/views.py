@@ -8,12 +8,13 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.clock import today
 from fjernlaan.errors import DomainError, NotFound, PermissionDenied
+from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
 from fjernlaan.network import service
 from fjernlaan.web.deps import SessionDep, get_clock, get_settings
@@ -21,6 +22,8 @@ from fjernlaan.web.i18n import pick_language, translate
 from fjernlaan.web.pages import LANG_COOKIE, OptionalPrincipal, check_csrf, render
 
 router = APIRouter(prefix="/network", include_in_schema=False)
+# Ids in page paths are bounded like the API's (a larger number overflowed the database driver).
+PageId = Annotated[int, Path(ge=1, le=INT_MAX)]
 CsrfField = Annotated[str, Form()]
 
 
@@ -78,7 +81,9 @@ def network_home(request: Request, session: SessionDep, principal: OptionalPrinc
 
 
 @router.get("/bodies/{body_id}", response_class=HTMLResponse, response_model=None)
-def body_page(request: Request, body_id: int, session: SessionDep, principal: OptionalPrincipal) -> Response:
+def body_page(
+    request: Request, body_id: PageId, session: SessionDep, principal: OptionalPrincipal
+) -> Response:
     if principal is None:
         return _login(request)
     body = service.get_body(session, body_id)
@@ -112,7 +117,7 @@ def body_page(request: Request, body_id: int, session: SessionDep, principal: Op
 @router.post("/bodies/{body_id}/apply", response_model=None)
 def apply_form(
     request: Request,
-    body_id: int,
+    body_id: PageId,
     session: SessionDep,
     principal: OptionalPrincipal,
     name: Annotated[str, Form()] = "",
@@ -140,8 +145,8 @@ def apply_form(
 @router.post("/bodies/{body_id}/members/{person_id}/{move}", response_model=None)
 def leave_form(
     request: Request,
-    body_id: int,
-    person_id: int,
+    body_id: PageId,
+    person_id: PageId,
     move: str,
     session: SessionDep,
     principal: OptionalPrincipal,
@@ -167,7 +172,7 @@ def leave_form(
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse, response_model=None)
 def meeting_page(
-    request: Request, meeting_id: int, session: SessionDep, principal: OptionalPrincipal
+    request: Request, meeting_id: PageId, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
     if principal is None:
         return _login(request)
@@ -209,7 +214,7 @@ def meeting_page(
 
 @router.post("/meetings/{meeting_id}/attendance", response_model=None)
 async def attendance_form(
-    request: Request, meeting_id: int, session: SessionDep, principal: OptionalPrincipal
+    request: Request, meeting_id: PageId, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
     form = await request.form()
     csrf_token = str(form.get("csrf_token", ""))
@@ -223,6 +228,8 @@ async def attendance_form(
             try:
                 person_id = int(key.removeprefix("mark_"))
                 mark = m.AttendanceMark(str(value))
+                if not 1 <= person_id <= INT_MAX:
+                    raise ValueError(key)
             except ValueError as exc:
                 raise DomainError(f"{key}: {value!r} is not an attendance mark", field=key) from exc
             service.mark_attendance(
@@ -236,7 +243,7 @@ async def attendance_form(
 @router.post("/meetings/{meeting_id}/{step}", response_model=None)
 def meeting_step_form(
     request: Request,
-    meeting_id: int,
+    meeting_id: PageId,
     step: str,
     session: SessionDep,
     principal: OptionalPrincipal,
@@ -259,7 +266,7 @@ def meeting_step_form(
 
 @router.get("/meetings/{meeting_id}/minutes", response_class=HTMLResponse, response_model=None)
 def minutes_page(
-    request: Request, meeting_id: int, session: SessionDep, principal: OptionalPrincipal
+    request: Request, meeting_id: PageId, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
     if principal is None:
         return _login(request)
@@ -288,7 +295,7 @@ def minutes_page(
 @router.post("/meetings/{meeting_id}/minutes/{step}", response_model=None)
 def minutes_form(
     request: Request,
-    meeting_id: int,
+    meeting_id: PageId,
     step: str,
     session: SessionDep,
     principal: OptionalPrincipal,
@@ -333,7 +340,7 @@ def minutes_form(
 
 @router.get("/bodies/{body_id}/minutes/{minutes_id}", response_class=HTMLResponse, response_model=None)
 def published_minutes_page(
-    request: Request, body_id: int, minutes_id: int, session: SessionDep, principal: OptionalPrincipal
+    request: Request, body_id: PageId, minutes_id: PageId, session: SessionDep, principal: OptionalPrincipal
 ) -> Response:
     """The public page of published minutes (the Atom feed's entries link here)."""
     minutes = service.minutes_by_id(session, minutes_id)

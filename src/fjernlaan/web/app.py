@@ -36,6 +36,7 @@ from fjernlaan.network.views import router as network_pages
 from fjernlaan.plugins import load_plugins
 from fjernlaan.privacy.api import router as privacy_router
 from fjernlaan.settings import Settings, get_settings
+from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
 from fjernlaan.web.pages import router as pages_router
@@ -134,6 +135,11 @@ def create_app(
     app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)
+    # Inside the header and proxy middleware (so a 413 carries the security headers), outside the
+    # rest: bodies above the limit are refused with 413 before
+    # any route (the ISO 18626 fast path included) reads them, so no one fills memory or the database
+    # through a text field.
+    app.add_middleware(BodyLimit, limit=settings.max_request_body_bytes)
     # Outermost: every answer gets the headers, and the trusted proxy's X-Forwarded-For/-Proto are
     # applied before anything reads the caller's address or scheme (rate limits, Secure cookies).
     app.add_middleware(SecurityHeaders)

@@ -24,6 +24,7 @@ from fjernlaan.clock import Clock
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
+from fjernlaan.limits import INT_MAX
 from fjernlaan.settings import Settings
 from fjernlaan.web.csrf import SESSION_COOKIE, require_csrf
 from fjernlaan.web.ratelimit import RateLimiter
@@ -212,7 +213,7 @@ class PageParams:
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=1000, description="items per page, at most 1,000")] = 100,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT_MAX, description="items to skip")] = 0,
 ) -> PageParams:
     """Paging parameters of a list route."""
     return PageParams(limit=limit, offset=offset)

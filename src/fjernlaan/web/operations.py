@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import require_role
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.jobs import retry_message
+from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["operations"])
@@ -78,7 +79,12 @@ def list_outbox(
 @router.post(
     "/{message_id}/retry", response_model=OutboxOut, summary="Send a message again now (national admin)"
 )
-def retry(message_id: int, session: SessionDep, principal: PrincipalDep, clock: ClockDep) -> OutboxOut:
+def retry(
+    message_id: Annotated[int, Path(ge=1, le=INT_MAX)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> OutboxOut:
     require_role(principal)
     row = retry_message(session, message_id, clock.now())
     session.commit()

@@ -15,8 +15,10 @@ def test_danish_isil_with_six_digits_is_accepted_and_upper_cased(isil: str) -> N
 
 
 @pytest.mark.parametrize("isil", ["SE-L", "NO-0030100", "US-DLC", "GB-UkOxU", "DE-101", "O-ABC"])
-def test_foreign_iso_15511_isils_are_accepted(isil: str) -> None:
-    assert normalise_isil(isil).split("-", 1)[1] == isil.split("-", 1)[1]
+def test_foreign_iso_15511_isils_are_accepted_in_canonical_upper_case(isil: str) -> None:
+    # ISO 15511 compares ISILs without regard to case: the hub keeps one spelling (docs/decisions.md).
+    assert normalise_isil(isil) == isil.upper()
+    assert normalise_isil(isil.lower()) == normalise_isil(isil)
 
 
 @pytest.mark.parametrize(
