@@ -155,7 +155,8 @@ FIELD_WORDS = {
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), msgid)
     for pattern, msgid in (
-        (r"^holds the title \((?P<n>\d+) cop(y|ies)\)$", N_("holds the title (%(n)s copies)")),
+        (r"^holds the title \(1 copy\)$", N_("holds the title (1 copy)")),
+        (r"^holds the title \((?P<n>\d+) copies\)$", N_("holds the title (%(n)s copies)")),
         (r"^available now$", N_("available now")),
         (r"^no copy available now$", N_("no copy available now")),
         (r"^same region$", N_("same region")),
