@@ -296,8 +296,8 @@ def _expired(request: Request, request_id: int) -> Response:
 def _problem_words(exc: DomainError, lang: str) -> str:
     """A refused step in plain words; nothing was changed."""
     if isinstance(exc, Conflict) and exc.field == "action":
-        state = exc.extra.get("state")
-        words = gettext(REQUESTER_WORDS[R(state)], lang) if state in R.__members__.values() else ""
+        state = str(exc.extra.get("state"))
+        words = gettext(REQUESTER_WORDS[R(state)], lang) if state in _REQUESTER_VALUES else ""
         text = gettext("That step is not possible now, so nothing was changed.", lang)
         if words:
             text += " " + gettext("The request is: %(state)s.", lang) % {"state": words}
@@ -555,13 +555,8 @@ def request_page(
         current_attempt=current,
         supplier_words_of=lambda state: gettext(SUPPLIER_WORDS[S(state)], lang),
         state_words=_state_words(lang),
-        event_words=lambda action: gettext(
-            ACTION_WORDS.get(lm.Action(action))
-            if action in _ACTIONS
-            else OTHER_EVENT_WORDS.get(action, action),
-            lang,
-        ),
-        role_words=lambda role: gettext(ROLE_WORDS.get(role, role), lang),
+        event_words=lambda action: _event_words(action, lang),
+        role_words=lambda role: gettext(ROLE_WORDS[role], lang) if role in ROLE_WORDS else str(role),
         tier_words=lambda tier: gettext(TIER_WORDS[tier], lang) if tier in TIER_WORDS else (tier or ""),
         material_words=MATERIAL_WORDS,
         reason_words=lambda reason: reason_words(reason, lang),

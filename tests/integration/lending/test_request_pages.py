@@ -98,8 +98,8 @@ def test_the_borrowing_library_sees_record_states_patron_rota_reasons_and_timeli
         assert entry["isil"] in html
     assert "ejer titlen (1 eksemplar)" in html and "til rådighed nu" in html  # reasons, in Danish
     assert "Oprettet" in html and "Dk-2012" not in html  # the timeline starts with the placement
-    assert 'action="/staff/requests/%d/actions/cancel"' % placed["id"] in html
-    assert 'action="/staff/requests/%d/actions/ship"' % placed["id"] not in html  # a lender's step
+    assert f'action="/staff/requests/{placed["id"]}/actions/cancel"' in html
+    assert f'action="/staff/requests/{placed["id"]}/actions/ship"' not in html  # a lender's step
     english = _kbh(login).get(f"/staff/requests/{placed['id']}?lang=en").text
     assert "Sent to a lender, waiting for the answer" in english and "holds the title" in english
 
@@ -113,7 +113,7 @@ def test_the_lender_sees_the_request_without_any_patron_data_and_others_get_404(
     assert page.status_code == 200
     assert "Æbler på Åen" in page.text
     assert not any(value in page.text for value in PATRON)
-    assert 'action="/staff/requests/%d/actions/will_supply"' % placed["id"] in page.text
+    assert f'action="/staff/requests/{placed["id"]}/actions/will_supply"' in page.text
     # A library on the rota but not asked yet, and a library with no part in it: not found.
     assert _lender(login, second).get(f"/staff/requests/{placed['id']}").status_code == 404
     assert login("dtu", "fjernlaan-dtu").get(f"/staff/requests/{placed['id']}").status_code == 404
@@ -171,7 +171,7 @@ def test_unfilled_needs_a_reason_and_moves_on_to_the_next_lender(world: Any, log
     assert _state(world, placed["id"])["current_lender_isil"] == second
     # The lender that said no may still read the request, but has nothing left to do on it.
     after = lender.get(page).text
-    assert "Ikke på hylden" in after and 'action="/staff/requests/%d/actions/' % placed["id"] not in after
+    assert "Ikke på hylden" in after and f'action="/staff/requests/{placed["id"]}/actions/' not in after
 
 
 def test_an_illegal_step_or_a_missing_csrf_token_is_refused_and_changes_nothing(
@@ -219,7 +219,9 @@ def test_messages_between_the_libraries_with_unread_marks_and_the_json_api(
 
     # The JSON pair: a bearer token writes; the list shows the read mark.
     answer = world.client.post(
-        f"{URL}/{request_id}/messages", json={"body": "Ja, den sendes i morgen."}, headers=world.staff_of(first)
+        f"{URL}/{request_id}/messages",
+        json={"body": "Ja, den sendes i morgen."},
+        headers=world.staff_of(first),
     )
     assert answer.status_code == 201, answer.text
     assert (answer.json()["from_isil"], answer.json()["to_isil"]) == (first, REQUESTER)
@@ -230,7 +232,9 @@ def test_messages_between_the_libraries_with_unread_marks_and_the_json_api(
     bare = kbh.post(f"{URL}/{request_id}/messages", json={"body": "hej"})
     assert bare.status_code == 403
     token = _csrf(kbh.get(page).text)
-    with_token = kbh.post(f"{URL}/{request_id}/messages", json={"body": "Tak!"}, headers={"X-CSRF-Token": token})
+    with_token = kbh.post(
+        f"{URL}/{request_id}/messages", json={"body": "Tak!"}, headers={"X-CSRF-Token": token}
+    )
     assert with_token.status_code == 201, with_token.text
     # Libraries with no part in the request see nothing; a lender not asked cannot write.
     outsider = token_for("dtu")
@@ -242,7 +246,9 @@ def test_messages_between_the_libraries_with_unread_marks_and_the_json_api(
         ).status_code
         == 404
     )
-    empty = world.client.post(f"{URL}/{request_id}/messages", json={"body": "  "}, headers=world.staff_of(first))
+    empty = world.client.post(
+        f"{URL}/{request_id}/messages", json={"body": "  "}, headers=world.staff_of(first)
+    )
     assert empty.status_code == 422
 
 
@@ -251,13 +257,15 @@ def test_the_borrowing_library_reorders_and_adds_lenders_on_the_page(world: Any,
     page = f"/staff/requests/{placed['id']}"
     rota = [e["isil"] for e in placed["rota"]]
     kbh = _kbh(login)
-    assert 'action="%s/rota/move"' % page in kbh.get(page).text
+    assert f'action="{page}/rota/move"' in kbh.get(page).text
     _post(kbh, f"{page}/rota/move", page, isil=rota[2], direction="up")
     assert [e["isil"] for e in _state(world, placed["id"])["rota"]] == [rota[0], rota[2], rota[1], *rota[3:]]
     # The lender asked already keeps its place.
     _, html = _post(kbh, f"{page}/rota/move", page, isil=rota[0], direction="down")
     assert "Intet blev ændret" in _flash(html)
-    _post(kbh, f"{page}/rota/lenders", page, isil="DK-820030", reason="Fagbibliotek med samlingen", ask_next="1")
+    _post(
+        kbh, f"{page}/rota/lenders", page, isil="DK-820030", reason="Fagbibliotek med samlingen", ask_next="1"
+    )
     after = _state(world, placed["id"])
     assert [e["isil"] for e in after["rota"]][:2] == [rota[0], "DK-820030"]
     assert "tilføjet af personalet: Fagbibliotek med samlingen" in kbh.get(page).text
@@ -272,7 +280,9 @@ def _catalogue(world: Any) -> None:
     with world.db.unit_of_work() as session:
         upsert_record(
             session,
-            Record(record_id="r-1", title="Søfart på Østersøen", year=1987, language="dan", creators=("Å, B",)),
+            Record(
+                record_id="r-1", title="Søfart på Østersøen", year=1987, language="dan", creators=("Å, B",)
+            ),
             [Holding("DK-714700", copies=1, available=1)],
         )
         upsert_record(
@@ -283,7 +293,11 @@ def _catalogue(world: Any) -> None:
         upsert_record(
             session,
             Record(
-                record_id="r-3", title="Søfart, musik", year=2009, language="dan", material_type=MaterialType.MUSIC
+                record_id="r-3",
+                title="Søfart, musik",
+                year=2009,
+                language="dan",
+                material_type=MaterialType.MUSIC,
             ),
             [Holding("DK-775100", copies=1, available=1)],
         )
@@ -296,9 +310,9 @@ def test_catalogue_search_with_facets_leads_to_request_for_a_patron(world: Any, 
     assert "3 titler fundet" in html
     for facet in ("material_type", "language", "decade", "region"):
         assert f'id="facet-{facet}"' in html
-    assert "Musik <span class=\"fjl-muted\">(1)</span>" in html
-    assert "2000–2009 <span class=\"fjl-muted\">(2)</span>" in html
-    assert "1980–1989 <span class=\"fjl-muted\">(1)</span>" in html
+    assert 'Musik <span class="fjl-muted">(1)</span>' in html
+    assert '2000–2009 <span class="fjl-muted">(2)</span>' in html
+    assert '1980–1989 <span class="fjl-muted">(1)</span>' in html
     narrowed = kbh.get("/staff/search", params={"q": "søfart", "year_from": 2000, "year_to": 2009}).text
     assert "2 titler fundet" in narrowed and "Østersøen" not in narrowed
     danish = kbh.get("/staff/search", params={"q": "søfart", "language": "dan", "material_type": "book"}).text
@@ -323,7 +337,13 @@ def test_a_request_is_placed_for_a_patron_registered_in_the_same_form(world: Any
     need_before = (world.clock.now().date() + timedelta(days=40)).isoformat()
     placed = kbh.post(
         "/staff/requests/new",
-        data={**form, "new_patron": "1", "name": "Åse Ødegård", "email": "aase@example.dk", "need_before": need_before},
+        data={
+            **form,
+            "new_patron": "1",
+            "name": "Åse Ødegård",
+            "email": "aase@example.dk",
+            "need_before": need_before,
+        },
         follow_redirects=False,
     )
     assert placed.status_code == 303, placed.text
