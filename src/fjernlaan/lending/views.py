@@ -101,7 +101,7 @@ ACTION_WORDS: dict[lm.Action, str] = {
     lm.Action.DECLINE_CONDITION: N_("Decline the condition"),
     lm.Action.SHIP: N_("Ship the loan"),
     lm.Action.DELIVER_COPY: N_("Deliver the copy"),
-    lm.Action.RECEIVE: N_("Received"),
+    lm.Action.RECEIVE: N_("Mark it received"),
     lm.Action.COMPLETE: N_("Complete"),
     lm.Action.CHECK_OUT: N_("Lend to the patron"),
     lm.Action.RETURN_BY_PATRON: N_("Returned by the patron"),
@@ -185,6 +185,18 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             N_("the borrowing library itself: no copy on the shelf that lends"),
         ),
         (r"^not in the directory$", N_("not in the directory")),
+        # The timeline's notes the hub writes itself (lending/service.py and model.py).
+        (r"^placed under the (?P<n>\S+) principles$", N_("placed under the %(n)s principles")),
+        (
+            r"^an available copy at the requesting library$",
+            N_("a copy on the shelf at the borrowing library"),
+        ),
+        (r"^not in the catalogue: staff source it$", N_("not in the catalogue: staff find a lender")),
+        (r"^no answer within the deadline$", N_("no answer within the deadline")),
+        (r"^the patron's need-before date passed$", N_("the patron's need-before date passed")),
+        (r"^condition declined$", N_("condition declined")),
+        (r"^rota reordered: (?P<n>.*)$", N_("lenders reordered: %(n)s")),
+        (r"^added (?P<isil>\S+): (?P<n>.*)$", N_("added %(isil)s: %(n)s")),
     )
 )
 # Common answers a lender gives when it cannot supply (offered in the form, any text is accepted).
