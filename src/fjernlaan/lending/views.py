@@ -149,6 +149,9 @@ FIELD_WORDS = {
     "isil": N_("Library (ISIL)"),
     "isils": N_("Library (ISIL)"),
     "position": N_("Position"),
+    "need_before": N_("Needed before"),
+    "pickup_isil": N_("Pickup library (ISIL)"),
+    "card_number": N_("Card number"),
 }
 # The rota builder's reasons (lending/model.py build_rota, add_lender, reorder) as patterns, so a
 # Danish page shows them in Danish; a reason no pattern knows is shown as written.
@@ -314,9 +317,12 @@ def _problem_words(exc: DomainError, lang: str) -> str:
         if words:
             text += " " + gettext("The request is: %(state)s.", lang) % {"state": words}
         return text
-    if exc.field in FIELD_WORDS and ("needs" in exc.message or "missing" in exc.message):
+    if exc.field in FIELD_WORDS:
         field = gettext(FIELD_WORDS[exc.field], lang)
-        return gettext("Please fill in: %(field)s. Nothing was changed.", lang) % {"field": field}
+        if "needs" in exc.message or "first" in exc.message:
+            return gettext("Please fill in: %(field)s. Nothing was changed.", lang) % {"field": field}
+        # The domain's detail is English; the page says which field in the page's language.
+        return gettext("Please check: %(field)s. Nothing was changed.", lang) % {"field": field}
     return gettext("Nothing was changed: %(problem)s", lang) % {"problem": exc.message}
 
 
