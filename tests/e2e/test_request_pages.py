@@ -41,7 +41,9 @@ def titles(hub_url: str, hub_database_url: str) -> None:
         )
         upsert_record(
             session,
-            Record(record_id="e2e-2", title="Øresundsfærgernes historie i billeder", year=2011, language="dan"),
+            Record(
+                record_id="e2e-2", title="Øresundsfærgernes historie i billeder", year=2011, language="dan"
+            ),
             [Holding("DK-800010")],
         )
         upsert_record(
