@@ -1,7 +1,7 @@
 """lending: messages between the two libraries of a request, and the reply-by date of a condition
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 00:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import fjernlaan.db.base
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
