@@ -42,14 +42,21 @@ def require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The SQLite database `hub_url` serves: tests may add what the demo lacks (catalogue records)
+    through the services while the hub runs."""
+    return f"sqlite:///{tmp_path_factory.mktemp('browser-hub') / 'hub.db'}"
+
+
+@pytest.fixture(scope="session")
+def hub_url(tmp_path_factory: pytest.TempPathFactory, hub_database_url: str) -> Iterator[str]:
     """A real `fjernlaan serve` on a fresh SQLite database seeded with `fjernlaan demo`."""
     require_chromium()
-    folder = tmp_path_factory.mktemp("browser-hub")
+    folder = tmp_path_factory.mktemp("browser-hub-log")
     port = free_port()
     env = {
         **os.environ,
-        "FJERNLAAN_DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
+        "FJERNLAAN_DATABASE_URL": hub_database_url,
         "FJERNLAAN_PORT": str(port),
         "FJERNLAAN_HOST": "127.0.0.1",
     }
@@ -58,7 +65,8 @@ def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Generous: on a loaded machine (CI, or several test runs sharing two cores) starting takes long.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:

@@ -67,7 +67,9 @@ __all__ = [
     "search",
 ]
 
-FACETS = ("material_type", "language", "year")
+# `decade` counts years in tens ("1990" is 1990-1999: a year range); `region` counts the records a
+# library of each region holds (a record held in two regions counts in both).
+FACETS = ("material_type", "language", "year", "decade", "region")
 
 
 class SearchBackend(Protocol):
@@ -373,6 +375,43 @@ def _region_isils(session: Session, region: str) -> list[str]:
     return [lib.isil for lib in items]
 
 
+def _libraries_by_region(session: Session) -> dict[str, list[str]]:
+    from fjernlaan.directory.service import all_libraries
+
+    regions: dict[str, list[str]] = {}
+    for library in all_libraries(session):
+        if library.region is not None:
+            regions.setdefault(library.region.value, []).append(library.isil)
+    return regions
+
+
+def _facet_counts(session: Session, name: str, ids: Subquery) -> list[tuple[str, int]]:
+    """One facet's values with their record counts over the matched ids, most first (at most 50)."""
+    if name == "region":
+        counts = []
+        for region, isils in sorted(_libraries_by_region(session).items()):
+            n = session.scalar(
+                select(func.count(func.distinct(HoldingRow.record_pk)))
+                .join(ids, ids.c.id == HoldingRow.record_pk)
+                .where(HoldingRow.library_isil.in_(isils))
+            )
+            if n:
+                counts.append((region, int(n)))
+        return sorted(counts, key=lambda item: (-item[1], item[0]))
+    value: Any = (RecordRow.year // 10) * 10 if name == "decade" else getattr(RecordRow, name)
+    if name == "decade":
+        value = value.label("decade")
+    rows = session.execute(
+        select(value, func.count())
+        .join(ids, ids.c.id == RecordRow.id)
+        .where(RecordRow.year.is_not(None) if name == "decade" else value.is_not(None))
+        .group_by(value)
+        .order_by(func.count().desc(), value)
+        .limit(50)
+    ).all()
+    return [(str(v), int(n)) for v, n in rows]
+
+
 def _filter_conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.material_types:
@@ -559,16 +598,6 @@ def search(
     if facets and total:
         ids = base.subquery("matched")
         for name in facets:
-            if name not in FACETS:
-                continue
-            column_ = getattr(RecordRow, name)
-            result = session.execute(
-                select(column_, func.count())
-                .join(ids, ids.c.id == RecordRow.id)
-                .where(column_.is_not(None))
-                .group_by(column_)
-                .order_by(func.count().desc(), column_)
-                .limit(50)
-            ).all()
-            counts[name] = [(str(value), int(n)) for value, n in result]
+            if name in FACETS:
+                counts[name] = _facet_counts(session, name, ids)
     return SearchResult(total=total, hits=hits, facets=counts)

@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.clock import today
+from fjernlaan.errors import PermissionDenied
 from fjernlaan.lending import service
 from fjernlaan.lending.model import Action, RequesterState, Role, Side
 from fjernlaan.lending.schemas import (
     ActionIn,
     AddLenderIn,
+    MessageIn,
+    MessageOut,
     PlaceRequestIn,
     RequestOut,
     RequestSummary,
@@ -23,7 +26,8 @@ from fjernlaan.lending.schemas import (
 )
 from fjernlaan.limits import INT_MAX
 from fjernlaan.settings import Settings
-from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.web.deps import SESSION_COOKIE, ClockDep, Page, PageDep, PrincipalDep, SessionDep
+from fjernlaan.web.kit import CSRF_HEADER, check_csrf
 
 router = APIRouter(prefix="/api/v1/requests", tags=["lending"])
 
@@ -147,3 +151,39 @@ def add_lender(
     )
     session.commit()
     return service.view(session, request_id, principal)
+
+
+@router.get(
+    "/{request_id}/messages",
+    response_model=list[MessageOut],
+    summary="Messages between the two libraries of a request",
+)
+def list_messages(request_id: RequestId, session: SessionDep, principal: PrincipalDep) -> list[MessageOut]:
+    """The messages the caller's library sent or received on the request, oldest first, each with
+    `read_at` (when the receiving library opened it). Staff of the borrowing library and of the
+    lenders asked; 404 for anyone else. Reading here marks nothing read: opening the request's page does."""
+    return [MessageOut.model_validate(m) for m in service.list_messages(session, request_id, principal)]
+
+
+@router.post(
+    "/{request_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    summary="Write to the other library of a request",
+)
+def post_message(
+    request_id: RequestId,
+    body: MessageIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> MessageOut:
+    """The borrowing library writes to the lender asked now, that lender to the borrowing library.
+    With a bearer token, or with the session cookie and the page's CSRF token in `X-CSRF-Token`."""
+    by_cookie = not request.headers.get("authorization") and request.cookies.get(SESSION_COOKIE)
+    if by_cookie and not check_csrf(request):
+        raise PermissionDenied(f"a request made with the session cookie must send the {CSRF_HEADER} header")
+    message = service.post_message(session, request_id, principal, body.body, clock.now())
+    session.commit()
+    return MessageOut.model_validate(message)

@@ -494,6 +494,8 @@ class Attempt:
     state: SupplierState = SupplierState.RECEIVED
     condition: str | None = None
     fee_dkk: float | None = None
+    # The day the lender wants an answer to its condition by (Rapido and Tipasa ask for one).
+    reply_by: date | None = None
 
     @property
     def is_open(self) -> bool:
@@ -509,6 +511,7 @@ class ActionInput:
     condition: str | None = None
     fee_dkk: float | None = None
     due_date: date | None = None
+    reply_by: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -891,6 +894,8 @@ def apply_action(
         value = getattr(data, name)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise DomainError(f"{action.value} needs {name}", field=name)
+    if action is Action.OFFER_CONDITION and data.reply_by is not None and data.reply_by < at.date():
+        raise DomainError("the reply-by date of a condition must not be in the past", field="reply_by")
 
     reason = data.reason or _DEFAULT_REASONS.get(action)
     events: list[Event] = []
@@ -902,7 +907,7 @@ def apply_action(
     if sup_row is not None and attempt is not None:
         updated = replace(attempt, state=sup_row.to_state)
         if action is Action.OFFER_CONDITION:
-            updated = replace(updated, condition=data.condition, fee_dkk=data.fee_dkk)
+            updated = replace(updated, condition=data.condition, fee_dkk=data.fee_dkk, reply_by=data.reply_by)
         attempts[-1] = updated
         if sup_row.to_state is not attempt.state:
             events.append(
@@ -1413,9 +1418,65 @@ def add_lender(rota: Rota, library: Library, reason: str, *, position: int | Non
     return replace(rota, candidates=tuple(candidates), excluded=excluded)
 
 
+# --------------------------------------------------------------------------------------------------
+# Messages between the two libraries of a request
+# --------------------------------------------------------------------------------------------------
+
+# Long enough for a real note between two ILL desks, short enough to stay a note.
+MESSAGE_MAX_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A note one library sends the other on a request: the borrowing library writes to the lender it
+    asks now, a lender to the borrowing library. `read_at` is when the receiving library opened it."""
+
+    id: int
+    request_id: int
+    from_isil: str
+    to_isil: str
+    author: str | None
+    body: str
+    created_at: datetime
+    read_at: datetime | None = None
+
+    @property
+    def unread(self) -> bool:
+        """True until the receiving library has opened the request."""
+        return self.read_at is None
+
+
+def message_body(text: str) -> str:
+    """The message as it is stored: trimmed, not empty, at most MESSAGE_MAX_CHARS characters."""
+    body = text.strip()
+    if not body:
+        raise DomainError("write the message first", field="body")
+    if len(body) > MESSAGE_MAX_CHARS:
+        raise DomainError(f"a message has at most {MESSAGE_MAX_CHARS} characters", field="body")
+    return body
+
+
+def message_recipient(
+    sender_isil: str, requester_isil: str, current_lender_isil: str | None, via_isil: str | None = None
+) -> str:
+    """Who a library's message goes to: the borrowing library writes to the lender asked now (to the
+    national library when that one mediates a foreign lender), the lender asked now to the borrowing
+    library. A lender asked earlier no longer takes part (as in ReShare: the new lender joins the
+    thread, the old one may read what it was sent but not write)."""
+    lender = via_isil or current_lender_isil
+    if sender_isil == requester_isil:
+        if lender is None:
+            raise DomainError("no lender is asked now, so there is nobody to write to", field="body")
+        return lender
+    if lender is not None and sender_isil in (current_lender_isil, via_isil):
+        return requester_isil
+    raise DomainError("only the borrowing library and the lender asked now write here", field="body")
+
+
 __all__ = [
     "EXPECTED_ATTEMPT_STATES",
     "ISO18626_STATUS",
+    "MESSAGE_MAX_CHARS",
     "REQUESTER_TERMINAL",
     "REQUESTER_TRANSITIONS",
     "SUPPLIER_TERMINAL",
@@ -1436,6 +1497,7 @@ __all__ = [
     "IllegalTransition",
     "LenderLoad",
     "LenderTerms",
+    "Message",
     "MoveToNextLender",
     "NotifyLender",
     "NotifyPatron",
@@ -1457,6 +1519,8 @@ __all__ = [
     "allowed_for",
     "apply_action",
     "build_rota",
+    "message_body",
+    "message_recipient",
     "reorder",
     "tier_of",
     "transition_table_markdown",

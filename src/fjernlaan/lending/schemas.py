@@ -76,6 +76,7 @@ class ActionIn(BaseModel):
     condition: Annotated[Text, Field(max_length=2000)] | None = None
     fee_dkk: Fee | None = None
     due_date: SaneDate | None = None
+    reply_by: SaneDate | None = Field(default=None, description="offer_condition: answer wanted by this day")
     as_role: Role | None = Field(
         default=None,
         description=(
@@ -140,6 +141,7 @@ class AttemptOut(BaseModel):
     state: SupplierState
     condition: str | None
     fee_dkk: float | None
+    reply_by: date | None = None
     answer_due: date | None
     created_at: datetime
 
@@ -220,3 +222,26 @@ class RequestSummary(BaseModel):
     principles_version: str
     created_at: datetime
     updated_at: datetime
+
+
+class MessageIn(BaseModel):
+    """A message to the other library of the request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class MessageOut(BaseModel):
+    """A message between the two libraries; `read_at` is when the receiving library opened it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    request_id: int
+    from_isil: str
+    to_isil: str
+    author: str | None
+    body: str
+    created_at: datetime
+    read_at: datetime | None

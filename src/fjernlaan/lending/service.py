@@ -46,7 +46,7 @@ from fjernlaan.lending.schemas import (
     RequestSummary,
     RotaEntryOut,
 )
-from fjernlaan.lending.store import AttemptRow, EventRow, RequestRow, RotaEntryRow
+from fjernlaan.lending.store import AttemptRow, EventRow, MessageRow, RequestRow, RotaEntryRow
 from fjernlaan.notify.mail import TEMPLATES
 from fjernlaan.notify.service import queue_email
 from fjernlaan.ttl_cache import TtlCache
@@ -240,7 +240,8 @@ class Loaded:
             lenders=tuple(_terms(e) for e in self.rota),
             position=row.position,
             attempts=tuple(
-                lm.Attempt(a.position, a.isil, S(a.state), a.condition, a.fee_dkk) for a in self.attempts
+                lm.Attempt(a.position, a.isil, S(a.state), a.condition, a.fee_dkk, a.reply_by)
+                for a in self.attempts
             ),
             delivered_as=lm.ServiceType(row.delivered_as) if row.delivered_as else None,
             renewals_used=row.renewals_used,
@@ -523,6 +524,7 @@ def _apply(
                     stored.answer_due = None
             stored.condition = attempt.condition
             stored.fee_dkk = attempt.fee_dkk
+            stored.reply_by = attempt.reply_by
         else:
             stored = AttemptRow(
                 request_id=row.id,
@@ -1026,7 +1028,11 @@ def act(
             request_id,
         )
     data = lm.ActionInput(
-        reason=body.reason, condition=body.condition, fee_dkk=body.fee_dkk, due_date=body.due_date
+        reason=body.reason,
+        condition=body.condition,
+        fee_dkk=body.fee_dkk,
+        due_date=body.due_date,
+        reply_by=body.reply_by,
     )
     apply(session, loaded, action, Actor(role, principal.username, principal.library_isil), now, data)
     if action is lm.Action.SEND:
@@ -1201,6 +1207,7 @@ def view(
                 state=S(a.state),
                 condition=a.condition,
                 fee_dkk=a.fee_dkk,
+                reply_by=a.reply_by,
                 answer_due=a.answer_due,
                 created_at=a.created_at,
             )
@@ -1294,6 +1301,119 @@ def list_requests(
         for r in rows
     ]
     return items, int(total)
+
+
+def library_names(session: Session, isils: Iterable[str]) -> dict[str, str]:
+    """Each library's name by ISIL, from the cached directory (an unknown ISIL names itself)."""
+    libraries = _libraries(session)
+    return {isil: libraries[isil].name if isil in libraries else isil for isil in isils}
+
+
+# --------------------------------------------------------------------------------------------------
+# Messages between the two libraries of a request
+# --------------------------------------------------------------------------------------------------
+
+
+def _message(row: MessageRow) -> lm.Message:
+    return lm.Message(
+        id=row.id,
+        request_id=row.request_id,
+        from_isil=row.from_isil,
+        to_isil=row.to_isil,
+        author=row.author,
+        body=row.body,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+def _message_side(principal: Principal, loaded: Loaded) -> str | None:
+    """The library the principal reads and writes messages for on this request: its own when it is
+    the borrowing library or a lender asked; None for a national administrator from elsewhere."""
+    viewer_role(principal, loaded)  # NotFound for libraries not involved
+    isil = principal.library_isil
+    if isil is not None and (isil == loaded.row.requester_isil or isil in _lender_isils(loaded)):
+        return isil
+    return None
+
+
+def post_message(
+    session: Session, request_id: int, principal: Principal, body: str, now: datetime
+) -> lm.Message:
+    """The caller's library writes to the other library of the request: the borrowing library to the
+    lender asked now, that lender to the borrowing library (see `model.message_recipient`)."""
+    loaded = load(session, request_id)
+    sender = _message_side(principal, loaded)
+    if sender is None:
+        raise PermissionDenied("only staff of the borrowing library and of the lender asked now write here")
+    via = next((e.via_isil for e in loaded.rota if e.isil == loaded.row.current_lender_isil), None)
+    to_isil = lm.message_recipient(sender, loaded.row.requester_isil, loaded.row.current_lender_isil, via)
+    row = MessageRow(
+        request_id=request_id,
+        from_isil=sender,
+        to_isil=to_isil,
+        author=principal.username,
+        body=lm.message_body(body),
+        created_at=now,
+        read_at=None,
+    )
+    session.add(row)
+    session.flush()
+    return _message(row)
+
+
+def list_messages(session: Session, request_id: int, principal: Principal) -> list[lm.Message]:
+    """The request's messages the caller's library sent or received, oldest first (the borrowing
+    library sees its whole thread; a lender only what passed between it and the borrowing library;
+    a national administrator from elsewhere sees them all)."""
+    loaded = load(session, request_id)
+    side = _message_side(principal, loaded)
+    query = select(MessageRow).where(MessageRow.request_id == request_id)
+    if side is not None and side != loaded.row.requester_isil:
+        query = query.where(or_(MessageRow.from_isil == side, MessageRow.to_isil == side))
+    return [_message(r) for r in session.scalars(query.order_by(MessageRow.id))]
+
+
+def mark_messages_read(session: Session, request_id: int, principal: Principal, now: datetime) -> int:
+    """Mark the messages the caller's library received on this request as read; returns how many."""
+    loaded = load(session, request_id)
+    side = _message_side(principal, loaded)
+    if side is None:
+        return 0
+    rows = list(
+        session.scalars(
+            select(MessageRow).where(
+                MessageRow.request_id == request_id,
+                MessageRow.to_isil == side,
+                MessageRow.read_at.is_(None),
+            )
+        )
+    )
+    for row in rows:
+        row.read_at = now
+    session.flush()
+    return len(rows)
+
+
+def count_unread_messages(session: Session, library_isil: str) -> int:
+    """How many messages to this library no one there has read yet (the staff dashboard's "unread
+    messages" in Needs attention). One indexed count."""
+    isil = normalise_isil(library_isil)
+    query = select(func.count()).where(MessageRow.to_isil == isil, MessageRow.read_at.is_(None))
+    return int(session.scalar(query) or 0)
+
+
+def unread_messages_by_request(
+    session: Session, library_isil: str, request_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """Unread messages to this library per request (the queues' badges), for the given requests or
+    all; requests without unread messages are left out. One grouped query."""
+    query = select(MessageRow.request_id, func.count()).where(
+        MessageRow.to_isil == normalise_isil(library_isil), MessageRow.read_at.is_(None)
+    )
+    if request_ids is not None:
+        query = query.where(MessageRow.request_id.in_(list(request_ids)))
+    return {int(r): int(n) for r, n in session.execute(query.group_by(MessageRow.request_id))}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1398,7 +1518,8 @@ class Scrub(Protocol):
 
 def anonymise(session: Session, request_ids: Sequence[int], scrub: Scrub, now: datetime) -> None:
     """Detach the requests from their patrons and scrub personal data out of their free text (citation
-    notes, event reasons, conditions). States, libraries, dates and categories stay for statistics."""
+    notes, event reasons, conditions, messages between the libraries). States, libraries, dates and
+    categories stay for statistics."""
     if not request_ids:
         return
     for row in session.scalars(select(RequestRow).where(RequestRow.id.in_(request_ids))):
@@ -1410,6 +1531,10 @@ def anonymise(session: Session, request_ids: Sequence[int], scrub: Scrub, now: d
         event.by_user = scrub.text(event.by_user)
     for attempt in session.scalars(select(AttemptRow).where(AttemptRow.request_id.in_(request_ids))):
         attempt.condition = scrub.text(attempt.condition, free_text=True)
+    # Staff write to each other about the patron too ("she needs it before her exam"): the same scrub.
+    for message in session.scalars(select(MessageRow).where(MessageRow.request_id.in_(request_ids))):
+        message.body = scrub.text(message.body, free_text=True) or ""
+        message.author = scrub.text(message.author)
     session.flush()
 
 

@@ -114,6 +114,7 @@ class AttemptRow(Base):
     state: Mapped[str] = mapped_column(String(32))
     condition: Mapped[str | None] = mapped_column(Text)
     fee_dkk: Mapped[float | None] = mapped_column(Float)
+    reply_by: Mapped[date | None] = mapped_column(Date)
     answer_due: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -140,3 +141,22 @@ class EventRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int | None] = mapped_column(Integer)
     isil: Mapped[str | None] = mapped_column(String(16))
+
+
+class MessageRow(Base):
+    """A message between the two libraries of a request; `read_at` is set when the receiving library
+    (`to_isil`) opens the request. The unread count per library reads the (to_isil, read_at) index."""
+
+    __tablename__ = "ill_messages"
+    __table_args__ = (Index("ix_ill_messages_to_read", "to_isil", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("ill_requests.id", ondelete="CASCADE"), index=True
+    )
+    from_isil: Mapped[str] = mapped_column(String(16))
+    to_isil: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

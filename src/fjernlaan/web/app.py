@@ -19,6 +19,7 @@ from fjernlaan.accounts.api import router as accounts_router
 from fjernlaan.accounts.views import router as accounts_pages
 from fjernlaan.catalogue.api import router as catalogue_router
 from fjernlaan.catalogue.sru import router as sru_router
+from fjernlaan.catalogue.views import router as catalogue_pages
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
@@ -30,6 +31,7 @@ from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
 from fjernlaan.lending.labels import router as label_pages
 from fjernlaan.lending.overview import router as network_overview_pages
+from fjernlaan.lending.views import router as lending_pages
 from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
@@ -128,6 +130,8 @@ def create_app(
     app.include_router(network_router)
     app.include_router(network_feeds)
     app.include_router(network_pages)
+    app.include_router(catalogue_pages)
+    app.include_router(lending_pages)
     app.include_router(pages_router)
     app.include_router(label_pages)
     app.include_router(network_overview_pages)
