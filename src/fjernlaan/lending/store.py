@@ -70,6 +70,9 @@ class RequestRow(Base):
     next_deadline: Mapped[date | None] = mapped_column(Date, index=True)
     attention: Mapped[str | None] = mapped_column(String(16), index=True)
     replacement_charge_dkk: Mapped[float | None] = mapped_column(Float)
+    # When the current lender printed the pull slip (staff queues: "to pull" until then, "to ship"
+    # after); cleared whenever the request moves to another lender.
+    pull_slip_printed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
