@@ -59,9 +59,8 @@ from fjernlaan.iso18626.model import (
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
 from fjernlaan.iso18626.service import failed_messages_query, register_prepared_handler
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import peering
+from fjernlaan.lending import peering, work
 from fjernlaan.lending import service as lending
-from fjernlaan.lending import work
 from fjernlaan.settings import get_settings
 from fjernlaan.web.i18n import N_
 

@@ -164,7 +164,9 @@ class QueueFilters:
 def working_days_left(calendar: WorkingCalendar, today: date, until: date) -> int:
     """Working days from tomorrow up to and including `until` (0 on the last day, negative after)."""
     if until < today:
-        return -sum(1 for n in range(1, (today - until).days + 1) if calendar.is_working_day(until + timedelta(n)))
+        return -sum(
+            1 for n in range(1, (today - until).days + 1) if calendar.is_working_day(until + timedelta(n))
+        )
     return sum(1 for n in range(1, (until - today).days + 1) if calendar.is_working_day(today + timedelta(n)))
 
 
@@ -196,7 +198,9 @@ def queue_page(
         )
     if filters.partner:
         partner = filters.partner.strip().upper()
-        other = RequestRow.current_lender_isil if queue.party is Party.REQUESTER else RequestRow.requester_isil
+        other = (
+            RequestRow.current_lender_isil if queue.party is Party.REQUESTER else RequestRow.requester_isil
+        )
         conditions.append(other == partner)
     total = session.scalar(select(func.count()).select_from(RequestRow).where(*conditions)) or 0
     key = sort if sort in SORTS else ("deadline" if queue.deadline else "id")

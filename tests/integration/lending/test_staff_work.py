@@ -19,6 +19,7 @@ from fjernlaan.catalogue.service import set_holding
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.iso18626.store import RequestLinkRow
 from fjernlaan.lending import work
+from fjernlaan.lending.model import Action, ServiceType
 from fjernlaan.lending.queues import QUEUE_BY_KEY, QUEUES, request_id_of
 
 URL = "/api/v1/requests"
@@ -39,7 +40,11 @@ def browser_of(world: Any, isil: str) -> TestClient:
     token = _csrf(client.get("/login").text)
     answer = client.post(
         "/login",
-        data={"username": username, "password": PASSWORDS.get(username, "lending-test-1"), "csrf_token": token},
+        data={
+            "username": username,
+            "password": PASSWORDS.get(username, "lending-test-1"),
+            "csrf_token": token,
+        },
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
@@ -71,7 +76,10 @@ def scan(browser: TestClient, queue: str, barcode: str) -> str:
 
 def counts(browser: TestClient) -> dict[str, int]:
     page = browser.get("/staff").text
-    found = re.findall(r'href="/staff/queues/(\w+)" id="queue-link-\w+">\s*<span class="fjl-queue-count" data-count="(\d+)"', page)
+    found = re.findall(
+        r'href="/staff/queues/(\w+)" id="queue-link-\w+">\s*<span class="fjl-queue-count" data-count="(\d+)"',
+        page,
+    )
     return {key: int(n) for key, n in found}
 
 
@@ -170,11 +178,17 @@ def test_a_barcode_not_in_the_queue_says_so_and_changes_nothing(world: Any) -> N
     assert state_of(world, rid) == "sent"
     # Without htmx, the answer is the queue page with the result as a message.
     token = _csrf(lending.get("/staff/queues/to_ship").text)
-    page = lending.post("/staff/queues/to_ship/scan", data={"barcode": f"FJL-{rid}", "csrf_token": token})
-    assert page.status_code == 200 and "Nothing was changed" in page.text or "Intet blev ændret" in page.text
+    page = lending.post(
+        "/staff/queues/to_ship/scan",
+        data={"barcode": f"FJL-{rid}", "csrf_token": token},
+        headers={"accept-language": "en"},
+    )
+    assert page.status_code == 200 and "Nothing was changed" in page.text
     # No CSRF token, no step.
-    refused = lending.post("/staff/queues/to_answer/scan", data={"barcode": f"FJL-{rid}"})
-    assert refused.status_code in (200, 303, 400)
+    refused = lending.post(
+        "/staff/queues/to_answer/scan", data={"barcode": f"FJL-{rid}"}, follow_redirects=False
+    )
+    assert refused.status_code == 303
     assert state_of(world, rid) == "sent"
 
 
@@ -203,7 +217,9 @@ def test_bulk_actions_report_per_row_what_happened(world: Any) -> None:
             f"{URL}/{rid}/actions/{action}", json={}, headers=world.staff_of(third["current_lender_isil"])
         )
     for action in ("receive", "check_out", "request_renewal"):
-        answer = world.client.post(f"{URL}/{rid}/actions/{action}", json={}, headers=world.staff_of(REQUESTER))
+        answer = world.client.post(
+            f"{URL}/{rid}/actions/{action}", json={}, headers=world.staff_of(REQUESTER)
+        )
         assert answer.status_code == 200, answer.text
     token = _csrf(borrowing.get("/staff/queues/on_loan").text)
     page = borrowing.post(
@@ -227,7 +243,9 @@ def test_queue_pages_sort_filter_and_page(world: Any) -> None:
     assert "Æbler" not in lending.get("/staff/queues/to_answer", params={"f_title": "zzz"}).text
     assert "Æbler" in lending.get("/staff/queues/to_answer", params={"f_title": "æbler"}).text
     assert lending.get("/staff/queues/nope").status_code == 404
-    assert TestClient(world.client.app).get("/staff/queues/to_answer", follow_redirects=False).status_code == 303
+    assert (
+        TestClient(world.client.app).get("/staff/queues/to_answer", follow_redirects=False).status_code == 303
+    )
 
 
 def test_failed_iso18626_messages_are_counted_for_the_library_that_sent_them(world: Any) -> None:
@@ -258,7 +276,8 @@ def test_failed_iso18626_messages_are_counted_for_the_library_that_sent_them(wor
         )
     borrowing = browser_of(world, REQUESTER)
     page = borrowing.get("/staff").text
-    assert re.search(r'id="extra-failed_iso18626">\s*<span class="fjl-queue-plain">\s*<span class="fjl-queue-count" data-count="1"', page)
+    failed = r'id="extra-failed_iso18626">\s*<span class="fjl-queue-plain">\s*<span class="fjl-queue-count"'
+    assert re.search(failed + r' data-count="1"', page)
     lending = browser_of(world, placed["current_lender_isil"])
     assert 'id="extra-failed_iso18626">' in lending.get("/staff").text
     assert 'data-count="1"' not in lending.get("/staff").text.split('id="extra-failed_iso18626"')[1][:200]
@@ -270,4 +289,5 @@ def test_barcodes_are_the_request_number_with_a_prefix() -> None:
     assert request_id_of("42") == 42
     assert request_id_of("FJL-0") is None
     assert request_id_of("ISBN 978") is None
-    assert QUEUE_BY_KEY["to_ship"].step_for(__import__("fjernlaan.lending.model", fromlist=["x"]).ServiceType.COPY).value == "deliver_copy"  # type: ignore[union-attr]
+    assert QUEUE_BY_KEY["to_ship"].step_for(ServiceType.COPY) is Action.DELIVER_COPY
+    assert QUEUE_BY_KEY["to_ship"].step_for(ServiceType.LOAN) is Action.SHIP
