@@ -203,7 +203,7 @@ def queue_page(
         )
         conditions.append(other == partner)
     total = session.scalar(select(func.count()).select_from(RequestRow).where(*conditions)) or 0
-    key = sort if sort in SORTS else ("deadline" if queue.deadline else "id")
+    key = sort if sort is not None and sort in SORTS else ("deadline" if queue.deadline else "id")
     column = SORTS[key](queue)
     order = [column.desc() if descending else column.asc(), RequestRow.id.asc()]
     rows = session.execute(
