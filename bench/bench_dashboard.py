@@ -6,7 +6,7 @@ The data: København (DK-710100) borrows half of its 10,000 open requests and le
 spread over every queue of `lending.queues`; 20,000 requests of other libraries sit beside them, so
 the queries must find the library's rows, not read the table. The load: one logged-in browser (the
 session cookie) asking for each page in turn, FJERNLAAN_BENCH_ROUNDS (30) times after a warm-up; every
-answer must be a 200 with the page's heading. The bare query is `lending.work.queue_counts` in this
+answer must be a 200 with the page's heading. The bare query is `lending.work.queue_summary` in this
 process, on the same database. `--quick`: 1,000 open requests and 10 rounds.
 """
 
@@ -161,7 +161,7 @@ def _run(label: str, url: str) -> None:
                     timings[path].append(took)
                 with db.unit_of_work() as session:
                     started = time.perf_counter()
-                    work.queue_counts(session, principal)
+                    work.queue_summary(session, principal)
                     bare.append(time.perf_counter() - started)
     finally:
         server.terminate()
@@ -174,9 +174,7 @@ def _run(label: str, url: str) -> None:
     print(f"  {'page':<55} {'p50 ms':>8} {'p95 ms':>8}")
     for path, values in timings.items():
         print(f"  {path:<55} {_p(values, 0.5):>8.1f} {_p(values, 0.95):>8.1f}")
-    print(
-        f"  {'bare count query (lending.work.queue_counts)':<55} {_p(bare, 0.5):>8.1f} {_p(bare, 0.95):>8.1f}"
-    )
+    print(f"  {'bare count query (work.queue_summary)':<55} {_p(bare, 0.5):>8.1f} {_p(bare, 0.95):>8.1f}")
     worst = max(_p(v, 0.95) for v in timings.values())
     print(f"  slowest page p95: {worst:.1f} ms (target < 150 ms): {'ok' if worst < 150 else 'OVER'}")
 

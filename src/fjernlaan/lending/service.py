@@ -123,6 +123,11 @@ def cached_libraries(session: Session) -> dict[str, Library]:
     return _libraries(session)
 
 
+def cached_calendar(session: Session, isil: str) -> WorkingCalendar:
+    """A library's working-day calendar, reused for a few seconds."""
+    return _calendar(session, isil)
+
+
 def _calendar(session: Session, isil: str) -> WorkingCalendar:
     key = (_db_key(session), f"calendar:{isil}")
     cached: WorkingCalendar | None = _cache.get(key)

@@ -22,7 +22,7 @@ from markupsafe import Markup
 from fjernlaan.accounts.model import Principal
 from fjernlaan.errors import NotFound
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import work
+from fjernlaan.lending import service, work
 from fjernlaan.lending.queues import BULK_LIMIT, QUEUE_BY_KEY, QUEUES, Queue, QueueGroup
 from fjernlaan.web import kit
 from fjernlaan.web.deps import ClockDep, SessionDep, optional_principal
@@ -107,13 +107,23 @@ def _queue(key: str) -> Queue:
 
 
 @router.get(STAFF_HOME, response_class=HTMLResponse, response_model=None)
-def dashboard(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
+def dashboard(
+    request: Request, session: SessionDep, principal: OptionalPrincipal, clock: ClockDep
+) -> Response:
     """The staff's dashboard: every queue of their library with its count."""
     if principal is None:
         return _login(request)
     if principal.library_isil is None:
         return kit.render(request, "lending/dashboard.html", principal, counts=None, groups=GROUPS)
-    counts = work.queue_counts(session, principal)
+    summary = work.queue_summary(session, principal)
+    counts = summary.counts
+    today = clock.now().date()
+    calendar = service.cached_calendar(session, principal.library_isil)
+    soonest = {
+        key: (day, work.working_days_left(calendar, today, day) if key == "to_answer" else None)
+        for key, day in summary.soonest.items()
+        if day is not None
+    }
     extras = [
         (extra, counts.get(extra.key, 0)) for extra in work.EXTRA_COUNTS.values() if extra.key in counts
     ]
@@ -125,6 +135,8 @@ def dashboard(request: Request, session: SessionDep, principal: OptionalPrincipa
         groups=GROUPS,
         queues=QUEUES,
         extras=extras,
+        soonest=soonest,
+        deadline_labels=_DEADLINE_LABELS,
     )
 
 

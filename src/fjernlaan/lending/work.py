@@ -20,7 +20,6 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.catalogue import service as catalogue
-from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import Library, WorkingCalendar
 from fjernlaan.errors import DomainError, PermissionDenied
 from fjernlaan.lending import model as lm
@@ -100,12 +99,27 @@ def _library_of(principal: Principal) -> str:
     return principal.library_isil
 
 
-def queue_counts(session: Session, principal: Principal) -> dict[str, int]:
-    """How many requests each queue holds for the caller's library, and the other areas' counts
-    (`EXTRA_COUNTS`): one SELECT, whatever the number of requests or queues."""
+@dataclass(frozen=True)
+class QueueSummary:
+    """The dashboard's figures: requests per queue (and the other areas' counts), and for queues
+    with a deadline the soonest one."""
+
+    counts: dict[str, int]
+    soonest: dict[str, date | None]
+
+
+def queue_summary(session: Session, principal: Principal) -> QueueSummary:
+    """How many requests each queue holds for the caller's library, the soonest deadline of each
+    queue that has one, and the other areas' counts (`EXTRA_COUNTS`): one SELECT, whatever the
+    number of requests or queues."""
     isil = _library_of(principal)
     columns: list[Any] = [
         func.coalesce(func.sum(case((in_queue(q, isil), 1), else_=0)), 0).label(q.key) for q in QUEUES
+    ]
+    columns += [
+        func.min(case((in_queue(q, isil), getattr(RequestRow, q.deadline.value)))).label(f"soonest:{q.key}")
+        for q in QUEUES
+        if q.deadline is not None
     ]
     columns += [extra.query(isil).label(extra.key) for extra in EXTRA_COUNTS.values()]
     # Only this library's open requests are read (both columns are indexed with the state).
@@ -115,7 +129,19 @@ def queue_counts(session: Session, principal: Principal) -> dict[str, int]:
         RequestRow.state.in_(states),
     )
     row = session.execute(select(*columns).select_from(RequestRow).where(mine)).one()
-    return {key: int(value or 0) for key, value in row._mapping.items()}
+    counts: dict[str, int] = {}
+    soonest: dict[str, date | None] = {}
+    for key, value in row._mapping.items():
+        if key.startswith("soonest:"):
+            soonest[key.removeprefix("soonest:")] = value
+        else:
+            counts[key] = int(value or 0)
+    return QueueSummary(counts, soonest)
+
+
+def queue_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """The counts of `queue_summary` (the same one query)."""
+    return queue_summary(session, principal).counts
 
 
 # --------------------------------------------------------------------------------------------------
@@ -228,7 +254,7 @@ def queue_page(
         .offset(offset)
     ).all()
     libraries = service.cached_libraries(session)
-    calendar = directory.working_calendar(session, isil) if queue.deadline is Deadline.ANSWER else None
+    calendar = service.cached_calendar(session, isil) if queue.deadline is Deadline.ANSWER else None
     items = []
     for r in rows:
         partner = r.current_lender_isil if queue.party is Party.REQUESTER else r.requester_isil
@@ -444,6 +470,7 @@ __all__ = [
     "PullSlip",
     "QueueFilters",
     "QueueItem",
+    "QueueSummary",
     "StepResult",
     "add_extra_count",
     "bulk",
@@ -451,6 +478,7 @@ __all__ = [
     "pull_slips",
     "queue_counts",
     "queue_page",
+    "queue_summary",
     "scan",
     "step",
     "working_days_left",

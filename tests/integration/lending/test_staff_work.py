@@ -116,9 +116,12 @@ def test_the_dashboard_counts_come_from_one_query_whatever_the_number_of_request
     # The counts themselves: one SELECT over the requests, with the other areas' counts inside it.
     principal = Principal(0, "x", Role.STAFF, lender)
     with world.db.unit_of_work() as session, statements(world) as direct:
-        numbers = work.queue_counts(session, principal)
-    assert len([s for s in direct if s.lstrip().upper().startswith("SELECT")]) == 1
-    assert set(numbers) >= {q.key for q in QUEUES} | {work.FAILED_ISO18626}
+        summary = work.queue_summary(session, principal)
+    assert len(direct) == 1, direct
+    assert set(summary.counts) == {q.key for q in QUEUES} | set(work.EXTRA_COUNTS)
+    assert work.FAILED_ISO18626 in summary.counts
+    assert summary.counts["to_answer"] == 7 and summary.soonest["to_answer"] is not None
+    assert 'id="soonest-to_answer"' in page.text  # the soonest answer deadline, working days left
     assert 'id="extra-failed_iso18626"' in page.text
 
 
