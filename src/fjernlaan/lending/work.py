@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Boolean, Date, String, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -24,6 +24,7 @@ from fjernlaan.directory.model import Library, WorkingCalendar
 from fjernlaan.errors import DomainError, PermissionDenied
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service
+from fjernlaan.lending.model import RequesterState
 from fjernlaan.lending.queues import (
     MARK_PULLED,
     QUEUE_BY_KEY,
@@ -108,35 +109,93 @@ class QueueSummary:
     soonest: dict[str, date | None]
 
 
+_DEADLINE_COLUMNS = tuple(Deadline)
+# The deadlines each side's queues show: the only dates the count query reads (the indexes
+# `ix_ill_requests_requester_work` and `ix_ill_requests_lender_work` hold them).
+SIDE_DEADLINES: Mapping[Party, frozenset[Deadline]] = {
+    party: frozenset(q.deadline for q in QUEUES if q.party is party and q.deadline is not None)
+    for party in Party
+}
+
+
+def _side_counts(party: Party, isil: str, states: Sequence[str]) -> Any:
+    """One branch of the count query: this library's open requests on one side, grouped by state (and,
+    for the lender, by pull slip printed); the (party column, state) index answers the WHERE."""
+    column = RequestRow.requester_isil if party is Party.REQUESTER else RequestRow.current_lender_isil
+    printed = (
+        RequestRow.pull_slip_printed_at.is_not(None) if party is Party.LENDER else literal(False, Boolean)
+    )
+    return (
+        select(
+            literal(party.value, String).label("kind"),
+            RequestRow.state.label("state"),
+            printed.label("printed"),
+            func.count().label("n"),
+            *(
+                (
+                    func.min(getattr(RequestRow, d.value))
+                    if d in SIDE_DEADLINES[party]
+                    else literal(None, Date)
+                ).label(d.value)
+                for d in _DEADLINE_COLUMNS
+            ),
+        )
+        .where(column == isil, RequestRow.state.in_(states))
+        .group_by(RequestRow.state, printed)
+    )
+
+
 def queue_summary(session: Session, principal: Principal) -> QueueSummary:
     """How many requests each queue holds for the caller's library, the soonest deadline of each
     queue that has one, and the other areas' counts (`EXTRA_COUNTS`): one SELECT, whatever the
-    number of requests or queues."""
+    number of requests or queues.
+
+    The statement is a UNION ALL of small grouped branches: the library's requests as borrower by
+    state, as lender by state and slip printed, and one row per other area's count. Each request
+    branch reads only an index range; the rows (a few dozen at most) are sorted into the queues here,
+    by the same definitions the queue pages filter with.
+    """
     isil = _library_of(principal)
-    columns: list[Any] = [
-        func.coalesce(func.sum(case((in_queue(q, isil), 1), else_=0)), 0).label(q.key) for q in QUEUES
-    ]
-    columns += [
-        func.min(case((in_queue(q, isil), getattr(RequestRow, q.deadline.value)))).label(f"soonest:{q.key}")
-        for q in QUEUES
-        if q.deadline is not None
-    ]
-    columns += [extra.query(isil).label(extra.key) for extra in EXTRA_COUNTS.values()]
-    # Only this library's open requests are read (both columns are indexed with the state).
-    states = sorted({s.value for q in QUEUES for s in q.states})
-    mine = and_(
-        or_(RequestRow.requester_isil == isil, RequestRow.current_lender_isil == isil),
-        RequestRow.state.in_(states),
-    )
-    row = session.execute(select(*columns).select_from(RequestRow).where(mine)).one()
-    counts: dict[str, int] = {}
-    soonest: dict[str, date | None] = {}
-    for key, value in row._mapping.items():
-        if key.startswith("soonest:"):
-            soonest[key.removeprefix("soonest:")] = value
-        else:
-            counts[key] = int(value or 0)
+    branches: list[Any] = []
+    for party in Party:
+        states = sorted({s.value for q in QUEUES if q.party is party for s in q.states})
+        branches.append(_side_counts(party, isil, states))
+    for extra in EXTRA_COUNTS.values():
+        branches.append(
+            select(
+                literal("extra:" + extra.key, String).label("kind"),
+                literal(None, String).label("state"),
+                literal(False, Boolean).label("printed"),
+                extra.query(isil).label("n"),
+                *(literal(None, Date).label(d.value) for d in _DEADLINE_COLUMNS),
+            )
+        )
+    counts: dict[str, int] = {q.key: 0 for q in QUEUES}
+    counts.update({key: 0 for key in EXTRA_COUNTS})
+    soonest: dict[str, date | None] = {q.key: None for q in QUEUES if q.deadline is not None}
+    for row in session.execute(union_all(*branches)):
+        if row.kind.startswith("extra:"):
+            counts[row.kind.removeprefix("extra:")] = int(row.n or 0)
+            continue
+        for queue in QUEUES:
+            if queue.party.value != row.kind or RequesterState(row.state) not in queue.states:
+                continue
+            if queue.slip_printed is not None and bool(row.printed) is not queue.slip_printed:
+                continue
+            counts[queue.key] += int(row.n)
+            if queue.deadline is not None:
+                day = _as_date(getattr(row, queue.deadline.value))
+                current = soonest[queue.key]
+                if day is not None and (current is None or day < current):
+                    soonest[queue.key] = day
     return QueueSummary(counts, soonest)
+
+
+def _as_date(value: Any) -> date | None:
+    # A MIN() over a UNION ALL comes back as text on SQLite (the union's column has no type there).
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
 
 
 def queue_counts(session: Session, principal: Principal) -> dict[str, int]:

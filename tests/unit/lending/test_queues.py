@@ -69,3 +69,15 @@ def test_every_open_state_where_a_library_must_act_is_in_a_queue() -> None:
     open_states = set(R) - REQUESTER_TERMINAL - hub_only
     assert open_states <= held, sorted(open_states - held)
     assert QUEUE_BY_KEY["to_pull"].prints_slips and not QUEUE_BY_KEY["to_ship"].prints_slips
+
+
+def test_the_dashboard_indexes_hold_every_column_its_count_query_reads() -> None:
+    from fjernlaan.lending.store import RequestRow
+    from fjernlaan.lending.work import SIDE_DEADLINES
+
+    indexes = {i.name: [c.name for c in i.columns] for i in RequestRow.__table__.indexes}  # type: ignore[attr-defined]
+    requester = indexes["ix_ill_requests_requester_work"]
+    lender = indexes["ix_ill_requests_lender_work"]
+    assert requester[:2] == ["requester_isil", "state"] and lender[:2] == ["current_lender_isil", "state"]
+    assert {d.value for d in SIDE_DEADLINES[Party.REQUESTER]} <= set(requester)
+    assert {d.value for d in SIDE_DEADLINES[Party.LENDER]} | {"pull_slip_printed_at"} <= set(lender)
