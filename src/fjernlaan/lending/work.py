@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from fjernlaan.accounts.model import Principal
+from fjernlaan.accounts.model import Principal, Role
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.directory.model import Library, WorkingCalendar
 from fjernlaan.errors import DomainError, PermissionDenied
@@ -94,7 +94,13 @@ def in_queue(queue: Queue, isil: str) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+STAFF_ROLES = frozenset(Role)
+
+
 def _library_of(principal: Principal) -> str:
+    # Patrons (whose sign-in another area adds) are never staff of their library's queues.
+    if getattr(principal, "role", None) not in STAFF_ROLES:
+        raise PermissionDenied("the work queues are for library staff")
     if principal.library_isil is None:
         raise PermissionDenied("the work queues are a library's: your account belongs to no library")
     return principal.library_isil
@@ -390,10 +396,18 @@ def step(
         if what == MARK_PULLED:
             _mark_printed(session, [request_id], now)
         else:
-            service.act(session, request_id, lm.Action(what), principal, ActionIn(), now)
+            service.act(session, request_id, lm.Action(what), principal, _as_party(principal, queue), now)
     except DomainError as exc:
         return StepResult(barcode, request_id, "refused", str(what), exc.message, found.title)
     return StepResult(barcode, request_id, "done", str(what), None, found.title)
+
+
+def _as_party(principal: Principal, queue: Queue) -> ActionIn:
+    # A national administrator is no side of a request by default: their library's queue says which.
+    if not principal.is_national_admin:
+        return ActionIn()
+    role = lm.Role.REQUESTER_STAFF if queue.party is Party.REQUESTER else lm.Role.SUPPLIER_STAFF
+    return ActionIn(as_role=role)
 
 
 def scan(session: Session, principal: Principal, queue: Queue, barcode: str, now: datetime) -> StepResult:

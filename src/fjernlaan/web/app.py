@@ -25,7 +25,7 @@ from fjernlaan.iso18626.api import FastIso18626
 from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
 from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
-from fjernlaan.lending.views import router as lending_pages
+from fjernlaan.lending.work_views import router as work_pages
 from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
@@ -116,7 +116,7 @@ def create_app(
     app.include_router(network_router)
     app.include_router(network_feeds)
     app.include_router(network_pages)
-    app.include_router(lending_pages)
+    app.include_router(work_pages)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)

@@ -4,6 +4,8 @@ bulk actions, and pull slips.
 URLs others link to: `/staff` (dashboard), `/staff/queues/<key>` (a queue; keys in
 `lending.queues.QUEUES`), `/staff/requests/<id>` (the request page, built in the request views),
 `/staff/slips?id=<id>&id=…` (pull slips again, without marking).
+
+(The request page and its forms are the request views' module; this one is the queues'.)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from fjernlaan.accounts.model import Principal
-from fjernlaan.errors import NotFound
+from fjernlaan.errors import NotFound, PermissionDenied
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service, work
 from fjernlaan.lending.queues import BULK_LIMIT, QUEUE_BY_KEY, QUEUES, Queue, QueueGroup
@@ -99,6 +101,11 @@ def _login(request: Request) -> Response:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
+def _staff_only(principal: Principal) -> None:
+    if kit.role_of(principal) not in kit.STAFF_ROLES:
+        raise PermissionDenied("the work pages are for library staff")
+
+
 def _queue(key: str) -> Queue:
     queue = QUEUE_BY_KEY.get(key)
     if queue is None:
@@ -113,6 +120,7 @@ def dashboard(
     """The staff's dashboard: every queue of their library with its count."""
     if principal is None:
         return _login(request)
+    _staff_only(principal)
     if principal.library_isil is None:
         return kit.render(request, "lending/dashboard.html", principal, counts=None, groups=GROUPS)
     summary = work.queue_summary(session, principal)
@@ -156,6 +164,7 @@ def queue_page(
     """One queue: a table with sorting, filters and paging, a scan box and bulk actions."""
     if principal is None:
         return _login(request)
+    _staff_only(principal)
     queue = _queue(key)
     if principal.library_isil is None:
         return RedirectResponse(STAFF_HOME, status_code=303)
@@ -199,6 +208,7 @@ def scan(
     """A scanned barcode: the queue's step on that request. htmx gets the result line only."""
     if principal is None:
         return _login(request)
+    _staff_only(principal)
     queue = _queue(key)
     lang = kit.request_language(request)
     if not kit.check_csrf(request, csrf_token or None):
@@ -271,6 +281,7 @@ def bulk(
     answers with a line per row: done, or refused and why."""
     if principal is None:
         return _login(request)
+    _staff_only(principal)
     queue = _queue(key)
     lang = kit.request_language(request)
     if not kit.check_csrf(request, csrf_token or None):
@@ -310,6 +321,7 @@ def slips_again(
     """Pull slips printed again (`?id=1&id=2`), for requests still to pull or to ship; marks nothing."""
     if principal is None:
         return _login(request)
+    _staff_only(principal)
     if principal.library_isil is None:
         return RedirectResponse(STAFF_HOME, status_code=303)
     ids = _ids(request.query_params.getlist("id"))[:BULK_LIMIT]
