@@ -91,7 +91,10 @@ class RequestRow(Base):
     pull_slip_printed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Set when the patron's data was erased (the retention period after `ended_at`): the request
+    # stays for statistics, without its patron and with its free text scrubbed.
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 

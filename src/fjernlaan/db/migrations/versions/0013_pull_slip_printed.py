@@ -2,7 +2,7 @@
 the library-by-state indexes widened to cover the staff dashboard's count query
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 00:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
