@@ -57,11 +57,12 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
 )
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
-from fjernlaan.iso18626.service import register_prepared_handler
+from fjernlaan.iso18626.service import failed_messages_query, register_prepared_handler
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import peering
+from fjernlaan.lending import peering, work
 from fjernlaan.lending import service as lending
 from fjernlaan.settings import get_settings
+from fjernlaan.web.i18n import N_
 
 
 def _unknown(element: str, value: str, why: str) -> ErrorData:
@@ -395,3 +396,7 @@ register_prepared_handler(
 register_prepared_handler(
     "supplyingAgencyMessage", prepare_supplying_agency_message, handle_supplying_agency_message
 )
+
+
+# The staff dashboard's "needs attention": messages to peers that failed for good, counted in its query.
+work.add_extra_count(work.FAILED_ISO18626, N_("Failed ISO 18626 messages"), failed_messages_query)

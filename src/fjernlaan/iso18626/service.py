@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 import httpx
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, bindparam, exists, func, insert, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from fjernlaan.db.base import utcnow
 from fjernlaan.db.engine import read_only
@@ -82,6 +84,7 @@ from fjernlaan.iso18626.quirks import (
 from fjernlaan.iso18626.store import (
     InboundMessageRow,
     PeerRow,
+    RequestLinkRow,
     get_or_create_peer,
     get_peer,
     hash_secret,
@@ -1026,6 +1029,29 @@ def queue_message(
         ordering_key=ordering_key,
         now=now,
     )
+
+
+def failed_messages_query(isil: str) -> ScalarSelect[int]:
+    """A scalar subquery: how many ISO 18626 messages sent for library `isil` (the agency the hub
+    spoke as, `RequestLink.our_agency_isil`) gave up after every retry (outbox status `failed`).
+    The staff dashboard puts it in its one count query."""
+    # The outbox orders a request's messages by "lending:<request id>:iso18626" (lending.peering).
+    key = literal("lending:") + sql_cast(RequestLinkRow.request_id, String) + literal(":iso18626")
+    return (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.channel == CHANNEL,
+            OutboxMessage.status == "failed",
+            exists().where(RequestLinkRow.our_agency_isil == isil, OutboxMessage.ordering_key == key),
+        )
+        .scalar_subquery()
+    )
+
+
+def count_failed_messages(session: Session, isil: str) -> int:
+    """How many ISO 18626 messages sent for library `isil` failed for good (see `failed_messages_query`)."""
+    return int(session.scalar(select(failed_messages_query(normalise_isil(isil)))) or 0)
 
 
 class PeerDeliveryError(RuntimeError):

@@ -118,6 +118,16 @@ def _libraries(session: Session) -> dict[str, Library]:
     return cached
 
 
+def cached_libraries(session: Session) -> dict[str, Library]:
+    """Every library by ISIL, reused for a few seconds (pages name many libraries per answer)."""
+    return _libraries(session)
+
+
+def cached_calendar(session: Session, isil: str) -> WorkingCalendar:
+    """A library's working-day calendar, reused for a few seconds."""
+    return _calendar(session, isil)
+
+
 def _calendar(session: Session, isil: str) -> WorkingCalendar:
     key = (_db_key(session), f"calendar:{isil}")
     cached: WorkingCalendar | None = _cache.get(key)
@@ -596,6 +606,9 @@ def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetim
             row.pickup_due = None
         else:
             row.next_reminder_on = None
+    elif isinstance(effect, lm.MoveToNextLender):
+        # A slip printed by the previous lender is not the new lender's.
+        row.pull_slip_printed_at = None
     elif isinstance(effect, lm.ChargeReplacement):
         row.replacement_charge_dkk = effect.amount_dkk
     elif isinstance(effect, lm.NotifyPatron):
@@ -877,6 +890,7 @@ def _staged_placement(
         next_deadline=None,
         attention=None,
         replacement_charge_dkk=None,
+        pull_slip_printed_at=None,
         created_at=now,
         updated_at=now,
         ended_at=None,

@@ -32,6 +32,7 @@ from fjernlaan.lending.api import router as lending_router
 from fjernlaan.lending.labels import router as label_pages
 from fjernlaan.lending.overview import router as network_overview_pages
 from fjernlaan.lending.views import router as lending_pages
+from fjernlaan.lending.work_views import router as work_pages
 from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(network_pages)
     app.include_router(catalogue_pages)
     app.include_router(lending_pages)
+    app.include_router(work_pages)
     app.include_router(pages_router)
     app.include_router(label_pages)
     app.include_router(network_overview_pages)

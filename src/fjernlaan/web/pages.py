@@ -246,14 +246,6 @@ def _kit_demo(request: Request, principal: Principal) -> Table:
     return Table(_PAGE_COLUMNS, rows[query.offset : query.offset + query.limit], len(rows), query, "pages")
 
 
-@router.get(STAFF_HOME, response_class=HTMLResponse, response_model=None)
-def staff_home(request: Request, principal: OptionalPrincipal) -> Response:
-    """Where staff land after logging in (the dashboard grows here)."""
-    if principal is None:
-        return RedirectResponse(f"/login?next={STAFF_HOME}", status_code=303)
-    return render(request, "staff.html", principal, table=_kit_demo(request, principal))
-
-
 @router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
 def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
     """Where patrons land after logging in (their requests grow here)."""
