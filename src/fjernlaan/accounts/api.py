@@ -18,7 +18,7 @@ from fjernlaan.accounts.model import (
 from fjernlaan.accounts.store import PatronRow
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import NotFound, PermissionDenied
-from fjernlaan.web.deps import PrincipalDep, SessionDep
+from fjernlaan.web.deps import ClockDep, PrincipalDep, SessionDep
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -134,3 +134,30 @@ def get_patron(
     if row is None:
         raise NotFound(f"no patron with card {card_number} at {isil}", field="card_number")
     return _patron_out(row)
+
+
+class PinIn(BaseModel):
+    """A patron's new PIN (digits; it is stored only as an argon2id hash)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin: str = Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")
+
+
+@router.put(
+    "/patrons/{isil}/{card_number}/pin",
+    status_code=204,
+    summary="Set a patron's PIN for self-service login (home library staff only)",
+)
+def set_patron_pin(
+    isil: Annotated[str, Path()],
+    card_number: Annotated[str, Path(max_length=64)],
+    body: PinIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> Response:
+    require_staff_of(principal, normalise_isil(isil))
+    service.set_pin(session, isil, card_number, body.pin, clock.now())
+    session.commit()
+    return Response(status_code=204)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
+from fjernlaan.accounts.views import router as accounts_pages
 from fjernlaan.catalogue.api import router as catalogue_router
 from fjernlaan.catalogue.sru import router as sru_router
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
@@ -25,6 +26,7 @@ from fjernlaan.iso18626.api import FastIso18626
 from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
 from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
+from fjernlaan.lending.patron_views import router as patron_pages
 from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
@@ -115,6 +117,8 @@ def create_app(
     app.include_router(network_router)
     app.include_router(network_feeds)
     app.include_router(network_pages)
+    app.include_router(accounts_pages)
+    app.include_router(patron_pages)
     app.include_router(pages_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)

@@ -46,7 +46,6 @@ PATRON_HOME = "/patron"
 add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
 add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
 add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
-add_nav_item(N_("My requests"), PATRON_HOME, {PATRON}, order=10)
 
 _PAGE_COLUMNS = [Column("label", N_("Page")), Column("href", N_("Address"))]
 
@@ -145,11 +144,3 @@ def staff_home(request: Request, principal: OptionalPrincipal) -> Response:
     if principal is None:
         return RedirectResponse(f"/login?next={STAFF_HOME}", status_code=303)
     return render(request, "staff.html", principal, table=_kit_demo(request, principal))
-
-
-@router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
-def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
-    """Where patrons land after logging in (their requests grow here)."""
-    if principal is None:
-        return RedirectResponse(f"/login?next={PATRON_HOME}", status_code=303)
-    return render(request, "patron.html", principal, table=_kit_demo(request, principal))
