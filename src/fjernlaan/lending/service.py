@@ -622,11 +622,33 @@ def _library_name(session: Session, isil: str) -> str:
     return lib.name if lib is not None else isil
 
 
-def _confirm_to_patron(session: Session, loaded: Loaded, now: datetime) -> None:
-    # Only a request that is being found for the patron is confirmed: one ended at placing (filled
-    # locally, or unfilled) tells the patron so through its own notice.
-    if R(loaded.row.state) not in lm.REQUESTER_TERMINAL:
-        _mail_patron(session, loaded, "confirmation", now)
+def _confirm_to_patron(
+    session: Session, loaded: Loaded, patron: PatronOut, names: tuple[str, str], now: datetime
+) -> None:
+    """The patron's confirmation of a request placed for them, from what placing read before its
+    writes (nothing is read here: on SQLite the write lock is held). Only a request that is being
+    found is confirmed: one ended at placing tells the patron through its own notice."""
+    row = loaded.row
+    if not patron.email or R(row.state) in lm.REQUESTER_TERMINAL:
+        return
+    queue_email(
+        session,
+        to=[patron.email],
+        template=PATRON_TEMPLATES["confirmation"],
+        lang=patron.language,
+        context={
+            "patron_name": patron.name,
+            "title": row.title,
+            "pickup_library": names[0],
+            "home_library": names[1],
+            "need_before": row.need_before.isoformat() if row.need_before else "",
+            "request_id": row.id,
+        },
+        idempotency_key=f"lending:{row.id}:patron:confirmation",
+        ordering_key=f"lending:{row.id}:patron",
+        now=now,
+        new_key=True,
+    )
 
 
 def mail_patron(
@@ -852,6 +874,7 @@ def place_as(
     with reads_before_writes(session) as reads:
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
         loaded = _staged_placement(reads, data, by_user, requester_isil, placement, now, staged)
+        names = (_library_name(reads, placement.pickup_isil), _library_name(reads, requester_isil))
     # Everything is decided: the writes follow (on SQLite the write lock is taken here and held only
     # for these statements and the commit). The request's INSERT with its final values gives the id
     # the events, the rota and the attempt refer to; they follow with one statement per table.
@@ -867,7 +890,7 @@ def place_as(
     for heard in staged:
         for listener in APPLY_LISTENERS:
             listener(session, loaded, heard.action, heard.actor, heard.before, heard.outcome, now)
-    _confirm_to_patron(session, loaded, now)
+    _confirm_to_patron(session, loaded, placement.patron, names, now)
     _flush(session, row)
     _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
     return row.id
