@@ -61,8 +61,8 @@ def patron_login_form(request: Request, patron: OptionalPatronDep) -> Response:
 def patron_login(
     request: Request,
     session: SessionDep,
-    card_number: Annotated[str, Form(max_length=64)],
-    pin: Annotated[str, Form(max_length=64)],
+    card_number: Annotated[str, Form(max_length=64)] = "",
+    pin: Annotated[str, Form(max_length=64)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Log a patron in: a session cookie holding the patron's id (`pid`), never a staff user's.
