@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from fjernlaan.accounts.model import Role
+from fjernlaan.accounts.model import Actor, Role
 from fjernlaan.clock import SYSTEM_CLOCK, Clock, today
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.migrate import upgrade
@@ -231,16 +233,159 @@ def patrons_set_pin(
 def users_token(
     username: Annotated[str, typer.Argument(help="the user the token acts as")],
     label: Annotated[str, typer.Option(help="what the token is for")] = "",
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=3650, help="lifetime in days (default: FJERNLAAN_API_TOKEN_DAYS, 365)"),
+    ] = None,
 ) -> None:
-    """Print a new API token for the user (shown once; only its hash is stored)."""
-    from fjernlaan.accounts.service import issue_token
+    """Print a new API token for the user (shown once; only its hash is stored). It expires."""
+    from fjernlaan.accounts.service import audit, issue_token
 
+    lifetime = days or get_settings().api_token_days
+    now = CLOCK.now()
     try:
         with _database().unit_of_work() as session:
-            token = issue_token(session, username, label)
+            token = issue_token(session, username, label, now=now, days=lifetime)
+            audit(session, _cli_actor(), "token_issued", now, target=f"user {username}", via="cli")
     except DomainError as exc:
         raise _fail(exc.message) from exc
     typer.echo(token)
+
+
+def _cli_actor() -> Actor:
+    # The CLI runs on the server as an operator: the audit log names the operating-system account.
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(username=f"cli:{who}"[:64])
+
+
+@users_app.command("tokens")
+def users_tokens(username: Annotated[str, typer.Argument(help="whose tokens")]) -> None:
+    """List a user's API tokens: id, label, created, expires, last used, state."""
+    from fjernlaan.accounts.service import list_tokens
+
+    now = CLOCK.now()
+    try:
+        with _database().unit_of_work() as session:
+            tokens = list_tokens(session, username)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    table = Table(title=f"API tokens of {username}")
+    for column in ("id", "label", "created", "expires", "last used", "state"):
+        table.add_column(column)
+    for t in tokens:
+        state = "revoked" if t.revoked else ("expired" if not t.usable_at(now) else "active")
+        table.add_row(
+            str(t.id),
+            escape(t.label),
+            t.created_at.isoformat(timespec="minutes"),
+            t.expires_at.isoformat(timespec="minutes") if t.expires_at else "never",
+            t.last_used_at.isoformat(timespec="minutes") if t.last_used_at else "",
+            state,
+        )
+    console.print(table)
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: Annotated[str, typer.Argument(help="whose token")],
+    token_id: Annotated[int | None, typer.Argument(help="the token's id (`users tokens USER`)")] = None,
+    all_tokens: Annotated[bool, typer.Option("--all", help="revoke every token of the user")] = False,
+) -> None:
+    """Revoke one API token of a user (or all with --all): it stops working at once."""
+    from fjernlaan.accounts.service import audit, revoke_all_tokens, revoke_token_id
+
+    if (token_id is None) == (not all_tokens):
+        raise _fail("give a token id or --all (not both)")
+    now = CLOCK.now()
+    try:
+        with _database().unit_of_work() as session:
+            if token_id is not None:
+                revoke_token_id(session, username, token_id)
+                what = f"token {token_id}"
+            else:
+                what = f"{revoke_all_tokens(session, username)} tokens"
+            audit(session, _cli_actor(), "token_revoked", now, target=f"user {username} {what}", via="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"revoked {what} of {username}")
+
+
+def _set_active(username: str, active: bool) -> None:
+    from fjernlaan.accounts.service import audit, set_active
+
+    now = CLOCK.now()
+    try:
+        with _database().unit_of_work() as session:
+            set_active(session, username, active, now)
+            action = "user_activated" if active else "user_deactivated"
+            audit(session, _cli_actor(), action, now, target=f"user {username}", via="cli")
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+
+
+@users_app.command("deactivate")
+def users_deactivate(username: Annotated[str, typer.Argument(help="the user")]) -> None:
+    """Deactivate a user: their login sessions end and their tokens stop working at once."""
+    _set_active(username, False)
+    console.print(f"deactivated {username}")
+
+
+@users_app.command("activate")
+def users_activate(username: Annotated[str, typer.Argument(help="the user")]) -> None:
+    """Reactivate a deactivated user (they log in again; revoked tokens stay revoked)."""
+    _set_active(username, True)
+    console.print(f"activated {username}")
+
+
+@app.command("audit")
+def audit_log(
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="entries to show")] = 50,
+    user: Annotated[str | None, typer.Option(help="only this user's actions")] = None,
+    action: Annotated[str | None, typer.Option(help="only this action (e.g. login_failed)")] = None,
+    library: Annotated[str | None, typer.Option(help="only actions by this library's users")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """The audit log of staff and administrator actions, newest first."""
+    from fjernlaan.accounts.service import list_audit
+
+    with _database().unit_of_work() as session:
+        entries, _ = list_audit(session, limit=limit, username=user, action=action, library_isil=library)
+    if as_json:
+        for e in entries:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "at": e.at.isoformat(),
+                        "username": e.username,
+                        "role": e.role,
+                        "library_isil": e.library_isil,
+                        "ip": e.ip,
+                        "action": e.action,
+                        "target": e.target,
+                        "via": e.via,
+                        "detail": e.detail,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    table = Table(title="Audit log")
+    for column in ("when", "who", "from", "action", "target", "via"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(
+            e.at.isoformat(timespec="seconds"),
+            escape(e.username or ""),
+            e.ip or "",
+            e.action,
+            escape(e.target or ""),
+            escape(e.via),
+        )
+    console.print(table)
 
 
 class ExportFormat(StrEnum):
@@ -675,3 +820,65 @@ def peers_outbound_token(
 # Last, after every command is defined: `python -m fjernlaan.cli` must know them all.
 if __name__ == "__main__":
     app()
+
+
+privacy_app = typer.Typer(
+    help="Patrons' personal data: erasure after the retention period.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only count what would be erased")] = False,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, help="retention in days (default: FJERNLAAN_PATRON_DATA_RETENTION_DAYS, 90)"),
+    ] = None,
+    now: Annotated[str | None, typer.Option(help="the clock for this run (ISO 8601)")] = None,
+) -> None:
+    """Erase the personal data of requests that ended more than the retention period ago (the worker
+    does this on every pass too)."""
+    from fjernlaan.privacy.service import erase
+
+    retention = days or get_settings().patron_data_retention_days
+    moment = _parse_now(now) or CLOCK.now()
+    with _database().unit_of_work() as session:
+        report = erase(session, moment, retention, dry_run=dry_run, actor=_cli_actor(), via="cli")
+    verb = "would erase" if dry_run else "erased"
+    console.print(
+        f"{verb} (requests ended before {report.cutoff.isoformat(timespec='seconds')}): "
+        f"{report.requests} requests, {report.patrons} patrons, {report.outbox_messages} outbox messages, "
+        f"{report.inbound_bodies} ISO 18626 message bodies"
+    )
+
+
+@app.command("backup")
+def backup_command(file: Annotated[Path, typer.Argument(help="where to write the backup")]) -> None:
+    """Back up the whole database while the hub runs (SQLite: online backup; PostgreSQL: pg_dump)."""
+    from fjernlaan.db.backup import backup
+
+    database = _database()
+    try:
+        backup(database.engine, file)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"backed up the {database.dialect} database to {file}")
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="a backup made by `fjernlaan backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before replacing the database")] = False,
+) -> None:
+    """Replace the whole database with a backup (stop the hub's servers and workers first)."""
+    from fjernlaan.db.backup import restore
+
+    if not yes and not typer.confirm("This replaces every row of the database. Go on?"):
+        raise typer.Exit(1)
+    database = _database()
+    try:
+        restore(database.engine, file)
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"restored the {database.dialect} database from {file}")

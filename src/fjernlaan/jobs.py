@@ -42,6 +42,9 @@ class Sender(Protocol):
 Timer = Callable[[Session, datetime], int]
 """Does one area's due work at the given clock inside a unit of work; returns how many things it did."""
 
+Job = Callable[[Session, datetime, Settings], int]
+"""A timer that also reads the hub's settings (the privacy erasure reads the retention period)."""
+
 LEASE = timedelta(minutes=5)
 
 
@@ -51,6 +54,7 @@ def _send_email(settings: Settings, payload: dict[str, Any], destination: str, d
 
 SENDERS: dict[str, Sender] = {"email": _send_email}
 TIMERS: dict[str, Timer] = {}
+JOBS: dict[str, Job] = {}
 
 
 def register_sender(channel: str, sender: Sender) -> None:
@@ -61,6 +65,11 @@ def register_sender(channel: str, sender: Sender) -> None:
 def register_timer(name: str, timer: Timer) -> None:
     """Let an area run due work on every worker pass."""
     TIMERS[name] = timer
+
+
+def register_job(name: str, job: Job) -> None:
+    """Let an area run due work that needs the settings on every worker pass (after the timers)."""
+    JOBS[name] = job
 
 
 @dataclass
@@ -137,7 +146,14 @@ def deliver(db: Database, settings: Settings, message_id: int, now: datetime, ow
             row.last_error = None
             return "sent"
         row.last_error = error
-        log.warning("outbox message %s (%s to %s) failed: %s", message_id, channel, destination, error)
+        if channel == "email":
+            # An e-mail's recipients are personal data: neither the log nor the stored error names them.
+            for address in destination.split(", "):
+                error = error.replace(address, "<recipient>") if address else error
+            row.last_error = error
+            log.warning("outbox message %s (email) failed: %s", message_id, error)
+        else:
+            log.warning("outbox message %s (%s to %s) failed: %s", message_id, channel, destination, error)
         if row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
             return "failed"
@@ -171,6 +187,9 @@ def run_once(db: Database, settings: Settings, now: datetime) -> PassReport:
     for name, timer in sorted(TIMERS.items()):
         with db.unit_of_work() as session:
             report.timers[name] = timer(session, now)
+    for name, job in sorted(JOBS.items()):
+        with db.unit_of_work() as session:
+            report.timers[name] = job(session, now, settings)
     send_outbox(db, settings, now, report)
     return report
 

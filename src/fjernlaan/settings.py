@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     active_principles: str = "dk-2012"
     default_language: str = "da"
     session_max_age_seconds: int = 8 * 3600
-    patron_data_retention_days: int = 90
+    patron_data_retention_days: int = Field(default=90, ge=1)
+    # Lifetime of a new API token unless its issuer asks for another (1-3,650 days).
+    api_token_days: int = Field(default=365, ge=1, le=3650)
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25

@@ -7,5 +7,6 @@ same timers.
 from __future__ import annotations
 
 from fjernlaan.lending import timers as lending_timers
+from fjernlaan.privacy import jobs as privacy_jobs
 
-AREAS = (lending_timers,)
+AREAS = (lending_timers, privacy_jobs)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from fjernlaan.errors import DomainError, PermissionDenied
 
@@ -121,3 +123,80 @@ def check_new_user(role: Role, library_isil: str | None) -> None:
     """Staff and library administrators belong to a library; the others may not need one."""
     if role in (Role.STAFF, Role.LIBRARY_ADMIN) and not library_isil:
         raise PermissionDenied(f"a {role.value} user must belong to a library")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, for the audit log: a user (from a request, with the address it came from), or the
+    hub itself (the CLI, the worker) with no user."""
+
+    username: str
+    user_id: int | None = None
+    role: str | None = None
+    library_isil: str | None = None
+    ip: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, ip: str | None = None) -> Actor:
+        """The actor behind a principal."""
+        return cls(
+            username=principal.username,
+            user_id=principal.user_id,
+            role=principal.role.value,
+            library_isil=principal.library_isil,
+            ip=ip,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as its owner and administrators see it (never the token itself)."""
+
+    id: int
+    username: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+    def usable_at(self, now: datetime) -> bool:
+        """True when the token still works at ``now``."""
+        return not self.revoked and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of the audit log."""
+
+    id: int
+    at: datetime
+    username: str | None
+    user_id: int | None
+    role: str | None
+    library_isil: str | None
+    ip: str | None
+    action: str
+    target: str | None
+    via: str
+    detail: dict[str, Any]
+
+
+def can_manage_user(principal: Principal, user_role: Role, user_library: str | None) -> bool:
+    """A national admin manages everyone; a library admin manages the staff and library admins of
+    their own library; every user manages themself (their tokens)."""
+    if principal.is_national_admin:
+        return True
+    if principal.role is Role.LIBRARY_ADMIN and user_role in (Role.STAFF, Role.LIBRARY_ADMIN):
+        return user_library is not None and principal.works_at(user_library)
+    return False
+
+
+def require_user_admin(
+    principal: Principal, username: str, user_role: Role, user_library: str | None
+) -> None:
+    """Refuse unless the principal may manage this user (see :func:`can_manage_user`)."""
+    if not can_manage_user(principal, user_role, user_library):
+        raise PermissionDenied(
+            f"only an administrator of {username}'s library or a national administrator may"
+        )

@@ -1,4 +1,5 @@
-"""Use cases of accounts: users, passwords (argon2id), API tokens, patrons."""
+"""Use cases of accounts: users, passwords (argon2id), login sessions, API tokens, the audit log,
+patrons."""
 
 from __future__ import annotations
 
@@ -8,24 +9,28 @@ import secrets
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import (
+    Actor,
+    AuditEntry,
     Patron,
     PatronCategory,
     PatronPrincipal,
     Principal,
     Role,
+    TokenInfo,
     check_new_user,
     check_pin,
 )
-from fjernlaan.accounts.store import ApiTokenRow, PatronRow, UserRow
+from fjernlaan.accounts.store import ApiTokenRow, AuditRow, PatronRow, UserRow, UserSessionRow
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.directory.service import library_exists
 from fjernlaan.errors import Conflict, DomainError, NotAuthenticated, NotFound
@@ -116,13 +121,38 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, username: str, label: str = "") -> str:
-    """A new bearer token for the user; only its hash is stored, so it is shown this once."""
+DEFAULT_TOKEN_DAYS = 365
+
+
+def issue_token(
+    session: Session,
+    username: str,
+    label: str = "",
+    *,
+    now: datetime | None = None,
+    days: int = DEFAULT_TOKEN_DAYS,
+) -> str:
+    """A new bearer token for the user, valid for ``days`` from ``now`` (default: the wall clock);
+    only its hash is stored, so it is shown this once."""
     user = find_user(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}", field="username")
+    if not user.active:
+        raise Conflict(f"{username} is deactivated", field="username")
+    if not 1 <= days <= 3650:
+        raise DomainError("a token lives 1 to 3,650 days", field="days")
+    now = now or SYSTEM_CLOCK.now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiTokenRow(user_id=user.id, token_hash=_token_hash(token), label=label))
+    session.add(
+        ApiTokenRow(
+            user_id=user.id,
+            token_hash=_token_hash(token),
+            label=label,
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+            revoked=False,
+        )
+    )
     session.flush()
     return token
 
@@ -133,7 +163,7 @@ def issue_token(session: Session, username: str, label: str = "") -> str:
 TOKEN_CACHE_SECONDS = 5.0
 _TOKEN_CACHE_MAX = 10_000
 _token_lock = threading.Lock()
-_token_cache: dict[tuple[str, str], tuple[float, Principal]] = {}
+_token_cache: dict[tuple[str, str], tuple[float, Principal, datetime | None]] = {}
 
 
 def _bind_key(session: Session) -> str:
@@ -147,21 +177,31 @@ def clear_token_cache() -> None:
         _token_cache.clear()
 
 
-def cached_principal_for_token(session: Session, token: str) -> Principal | None:
+def _forget_user(user_id: int) -> None:
+    # A deactivated user's tokens stop working in this process at once (the others: see above).
+    with _token_lock:
+        for key in [k for k, v in _token_cache.items() if v[1].user_id == user_id]:
+            del _token_cache[key]
+
+
+def cached_principal_for_token(session: Session, token: str, now: datetime) -> Principal | None:
     """The principal of a bearer token checked in the last TOKEN_CACHE_SECONDS, from memory (no I/O);
-    None when it has to be looked up."""
+    None when it has to be looked up (or has expired since)."""
     key = (_bind_key(session), _token_hash(token))
     with _token_lock:
         hit = _token_cache.get(key)
-    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
-        return hit[1]
-    return None
+    if hit is None or time.monotonic() - hit[0] >= TOKEN_CACHE_SECONDS:
+        return None
+    expires_at = hit[2]
+    if expires_at is not None and now >= expires_at:
+        return None
+    return hit[1]
 
 
 def principal_for_token(session: Session, token: str, now: datetime) -> Principal:
-    """The principal a bearer token belongs to; NotAuthenticated for an unknown or revoked one. `now`
-    dates the token's last use."""
-    cached = cached_principal_for_token(session, token)
+    """The principal a bearer token belongs to; NotAuthenticated for an unknown, revoked or expired
+    one, or one whose user is deactivated. `now` dates the token's last use and checks its expiry."""
+    cached = cached_principal_for_token(session, token, now)
     if cached is not None:
         return cached
     digest = _token_hash(token)
@@ -170,6 +210,8 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
     if row is None or row.revoked:
         raise NotAuthenticated("unknown or revoked API token")
+    if row.expires_at is not None and now >= row.expires_at:
+        raise NotAuthenticated("this API token has expired")
     user = session.get(UserRow, row.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("the token's user is deactivated")
@@ -180,7 +222,7 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Principa
     with _token_lock:
         if len(_token_cache) >= _TOKEN_CACHE_MAX:
             _token_cache.clear()  # only valid tokens are cached, so this is rare; start afresh
-        _token_cache[key] = (now_mono, principal)
+        _token_cache[key] = (now_mono, principal, row.expires_at)
     return principal
 
 
@@ -190,10 +232,218 @@ def revoke_token(session: Session, token: str) -> None:
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == digest))
     if row is None:
         raise NotFound("no such API token", field="token")
+    _revoke(session, row)
+
+
+def _revoke(session: Session, row: ApiTokenRow) -> None:
     row.revoked = True
     session.flush()
     with _token_lock:
-        _token_cache.pop((_bind_key(session), digest), None)
+        _token_cache.pop((_bind_key(session), row.token_hash), None)
+
+
+def _user(session: Session, username: str) -> UserRow:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    return user
+
+
+def user_principal(session: Session, username: str) -> Principal:
+    """A user (active or not) by name, as a principal; NotFound when there is none."""
+    return _principal(_user(session, username))
+
+
+def list_tokens(session: Session, username: str) -> list[TokenInfo]:
+    """Every token of a user, newest first, revoked and expired ones included."""
+    user = _user(session, username)
+    rows = session.scalars(
+        select(ApiTokenRow).where(ApiTokenRow.user_id == user.id).order_by(ApiTokenRow.id.desc())
+    ).all()
+    return [
+        TokenInfo(
+            id=row.id,
+            username=user.username,
+            label=row.label,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked=row.revoked,
+        )
+        for row in rows
+    ]
+
+
+def revoke_token_id(session: Session, username: str, token_id: int) -> None:
+    """Revoke one of a user's tokens by its id (as `list_tokens` shows it)."""
+    user = _user(session, username)
+    row = session.get(ApiTokenRow, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"{username} has no token {token_id}", field="token_id")
+    _revoke(session, row)
+
+
+def revoke_all_tokens(session: Session, username: str) -> int:
+    """Revoke every token of a user; returns how many were still unrevoked."""
+    user = _user(session, username)
+    rows = session.scalars(
+        select(ApiTokenRow).where(ApiTokenRow.user_id == user.id, ApiTokenRow.revoked.is_(False))
+    ).all()
+    for row in rows:
+        _revoke(session, row)
+    return len(rows)
+
+
+def set_active(session: Session, username: str, active: bool, now: datetime) -> Principal:
+    """Deactivate (or reactivate) a user. Deactivating ends their login sessions at once, and their
+    tokens stop working (they are refused while the user is inactive, and forgotten by the cache)."""
+    user = _user(session, username)
+    user.active = active
+    session.flush()
+    if not active:
+        end_all_sessions(session, user.id, now)
+        _forget_user(user.id)
+    return _principal(user)
+
+
+# --------------------------------------------------------------------------------------------------
+# Login sessions: the cookie holds a random id; the server keeps its hash, expiry and end.
+# --------------------------------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session,
+    principal: Principal,
+    now: datetime,
+    max_age_seconds: int,
+    *,
+    ip: str | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """A new login session for the user; returns the id the cookie carries (only its hash is stored)."""
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        UserSessionRow(
+            session_hash=_token_hash(raw),
+            user_id=principal.user_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age_seconds),
+            ip=(ip or None) and ip[:64],
+            user_agent=(user_agent or None) and user_agent[:200],
+        )
+    )
+    session.flush()
+    return raw
+
+
+def principal_for_session(session: Session, session_id: str, now: datetime) -> Principal | None:
+    """The user of a live login session: None when it ended (logout, deactivation) or expired."""
+    row = session.scalar(select(UserSessionRow).where(UserSessionRow.session_hash == _token_hash(session_id)))
+    if row is None or row.ended_at is not None or now >= row.expires_at:
+        return None
+    return principal_by_id(session, row.user_id)
+
+
+def end_session(session: Session, session_id: str, now: datetime) -> Principal | None:
+    """End a login session (logout); returns whose it was, or None when it was not live."""
+    row = session.scalar(select(UserSessionRow).where(UserSessionRow.session_hash == _token_hash(session_id)))
+    if row is None or row.ended_at is not None:
+        return None
+    row.ended_at = now
+    session.flush()
+    user = session.get(UserRow, row.user_id)
+    return _principal(user) if user is not None else None
+
+
+def end_all_sessions(session: Session, user_id: int, now: datetime) -> int:
+    """End every live login session of a user; returns how many."""
+    rows = session.scalars(
+        select(UserSessionRow).where(UserSessionRow.user_id == user_id, UserSessionRow.ended_at.is_(None))
+    ).all()
+    for row in rows:
+        row.ended_at = now
+    session.flush()
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# The audit log
+# --------------------------------------------------------------------------------------------------
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    *,
+    target: str | None = None,
+    via: str = "",
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one audit entry in the caller's transaction (so it commits or rolls back with the action)."""
+    session.add(
+        AuditRow(
+            at=now,
+            user_id=actor.user_id,
+            username=actor.username[:64],
+            role=actor.role,
+            library_isil=actor.library_isil,
+            ip=actor.ip[:64] if actor.ip else None,
+            action=action[:64],
+            target=target[:200] if target else None,
+            via=via[:200],
+            detail=detail or {},
+        )
+    )
+    mark_audited(session)
+    session.flush()
+
+
+AUDITED = "fjernlaan.audited"
+
+
+def mark_audited(session: Session) -> None:
+    """Tell the automatic audit of API writes that this transaction has its entry already."""
+    session.info[AUDITED] = True
+
+
+def list_audit(
+    session: Session,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    library_isil: str | None = None,
+    username: str | None = None,
+    action: str | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries, newest first, optionally of one library's users, one user or one action."""
+    query = select(AuditRow)
+    if library_isil is not None:
+        query = query.where(AuditRow.library_isil == normalise_isil(library_isil))
+    if username is not None:
+        query = query.where(AuditRow.username == username)
+    if action is not None:
+        query = query.where(AuditRow.action == action)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(AuditRow.id.desc()).limit(limit).offset(offset)).all()
+    entries = [
+        AuditEntry(
+            id=row.id,
+            at=row.at,
+            username=row.username,
+            user_id=row.user_id,
+            role=row.role,
+            library_isil=row.library_isil,
+            ip=row.ip,
+            action=row.action,
+            target=row.target,
+            via=row.via,
+            detail=dict(row.detail or {}),
+        )
+        for row in rows
+    ]
+    return entries, total
 
 
 class PatronIn(BaseModel):
@@ -254,6 +504,29 @@ def find_patron(session: Session, home_library: str, card_number: str) -> Patron
             PatronRow.home_library_isil == normalise_isil(home_library), PatronRow.card_number == card_number
         )
     )
+
+
+def patrons_by_id(session: Session, patron_ids: list[int]) -> list[Patron]:
+    """The patrons with these ids (the ones that exist)."""
+    if not patron_ids:
+        return []
+    rows = session.execute(
+        select(*(_PATRONS.c[name] for name in Patron.__dataclass_fields__)).where(
+            _PATRONS.c.id.in_(patron_ids)
+        )
+    ).all()
+    return [Patron(*row) for row in rows]
+
+
+def delete_patrons(session: Session, patron_ids: list[int]) -> int:
+    """Delete these patrons outright (erasure: nothing of them is kept); returns how many."""
+    if not patron_ids:
+        return 0
+    rows = session.scalars(select(PatronRow).where(PatronRow.id.in_(patron_ids))).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)
 
 
 # --- patron PINs (self-service login) -------------------------------------------------------------

@@ -4,10 +4,11 @@ them and sent later by the worker, so a crash loses nothing and a retry sends no
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, select
+from sqlalchemy import JSON, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fjernlaan.db.base import Base, UtcDateTime, utcnow
@@ -84,3 +85,53 @@ def enqueue(
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try: 30 s, 1 min, 2 min, ... capped at one hour."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+ERASED = "[slettet]"
+
+
+def erase_messages(
+    session: Session, key_prefixes: list[str], scrub: Callable[[str], str], now: datetime
+) -> int:
+    """Erase the contents of every message whose idempotency key starts with one of the prefixes
+    (all messages of an ILL request share ``lending:<id>:``): the payload is replaced by a stub saying
+    when, an e-mail's recipients are blanked, and ``scrub`` cleans the error text. A message not yet
+    sent is not sent any more: it is marked failed. Returns how many messages were erased."""
+    if not key_prefixes:
+        return 0
+    rows = session.scalars(
+        select(OutboxMessage).where(or_(*(OutboxMessage.idempotency_key.startswith(p) for p in key_prefixes)))
+    ).all()
+    erased = 0
+    for row in rows:
+        if isinstance(row.payload, dict) and row.payload.get("erased_at"):
+            continue
+        stub: dict[str, Any] = {"erased_at": now.isoformat()}
+        for keep in ("kind", "to", "version"):  # ISO 18626 routing facts: no personal data
+            if isinstance(row.payload, dict) and keep in row.payload and row.channel != "email":
+                stub[keep] = row.payload[keep]
+        row.payload = stub
+        if row.channel == "email":
+            row.destination = ERASED
+        if row.last_error:
+            row.last_error = scrub(row.last_error)
+        if row.status == "pending":
+            row.status = "failed"
+            row.last_error = "erased with the patron's data before it was sent"
+        erased += 1
+    session.flush()
+    return erased
+
+
+def messages_with_prefix(
+    session: Session, key_prefixes: list[str], channel: str | None = None
+) -> list[OutboxMessage]:
+    """The messages whose idempotency key starts with one of the prefixes, oldest first."""
+    if not key_prefixes:
+        return []
+    query = select(OutboxMessage).where(
+        or_(*(OutboxMessage.idempotency_key.startswith(p) for p in key_prefixes))
+    )
+    if channel is not None:
+        query = query.where(OutboxMessage.channel == channel)
+    return list(session.scalars(query.order_by(OutboxMessage.id)))

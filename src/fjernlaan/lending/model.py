@@ -1010,10 +1010,11 @@ def _consequences(
     elif action is Action.RECEIVE:
         if new.effective_service is ServiceType.LOAN and isil:
             effects.append(NotifyLender(isil, "Received"))
-            effects.append(NotifyPatron("ready_for_pickup"))
+            # The deadline first: the patron's notice states it ("Afhentes senest: <date>").
             effects.append(
                 ScheduleDeadline(DeadlineKind.PICKUP, on=today + timedelta(days=new.pickup_window_days))
             )
+            effects.append(NotifyPatron("ready_for_pickup"))
         else:
             effects.append(NotifyPatron("copy_delivered"))
     elif action is Action.CHECK_OUT:
@@ -1461,3 +1462,26 @@ __all__ = [
     "transition_table_markdown",
     "with_rota",
 ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LendingStatistics:
+    """Who borrows and who lends, in what state, and how fast: anonymous by construction (counts and
+    durations only), so erasing patrons' data must leave it unchanged."""
+
+    requests: int
+    by_state: Mapping[str, int]
+    by_requester: Mapping[str, int]
+    by_patron_category: Mapping[str, int]
+    by_service: Mapping[str, int]
+    attempts_by_lender_state: Mapping[tuple[str, str], int]
+    supplied_by_lender: Mapping[str, int]
+    # Whole seconds from placing to the end, over ended requests; and from asking a lender to its shipping.
+    turnaround_seconds_total: int
+    turnaround_ended: int
+    shipping_seconds_by_lender: Mapping[str, int]

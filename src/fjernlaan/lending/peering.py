@@ -123,6 +123,7 @@ def place_for_peer(
         "created_at": now,
         "updated_at": now,
         "ended_at": None,
+        "personal_data_erased_at": None,
     }
     # One Core INSERT for the id (the ORM's insert costs more CPU, and on SQLite it runs under the
     # write lock); every column is set, so the row joins the session as if loaded and the steps

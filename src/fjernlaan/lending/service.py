@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy import inspect as sa_inspect
@@ -536,8 +536,7 @@ def _apply(
             loaded.attempts.append(stored)
     for event in outcome.events:
         loaded.new_events.append(_event(session if staged is None else None, row.id, event, actor))
-    # Patron notices last: a notice quotes dates (the last pickup day) other effects of the same
-    # step set.
+    # Notices last: a mail is rendered when it is queued, so every deadline it quotes must be set.
     for effect in sorted(outcome.effects, key=lambda e: isinstance(e, lm.NotifyPatron)):
         _carry_out(session, loaded, effect, now, today)
     if new.is_terminal:
@@ -941,6 +940,7 @@ def _staged_placement(
         created_at=now,
         updated_at=now,
         ended_at=None,
+        personal_data_erased_at=None,
     )
     placed = EventRow(
         at=now,
@@ -1356,3 +1356,175 @@ def list_requests(
         for r in rows
     ]
     return items, int(total)
+
+
+# --------------------------------------------------------------------------------------------------
+# Statistics and personal data (the privacy area's erasure and subject access use these)
+# --------------------------------------------------------------------------------------------------
+
+
+def lending_statistics(session: Session) -> lm.LendingStatistics:
+    """Counts by state, borrowing library, patron category and service; attempts by lender and state;
+    loans and copies supplied by each lender; turnaround (placing to end) and each lender's time to ship."""
+    rows = session.execute(
+        select(
+            RequestRow.state,
+            RequestRow.requester_isil,
+            RequestRow.patron_category,
+            RequestRow.service_type,
+            RequestRow.created_at,
+            RequestRow.ended_at,
+        )
+    ).all()
+    by_state: dict[str, int] = {}
+    by_requester: dict[str, int] = {}
+    by_category: dict[str, int] = {}
+    by_service: dict[str, int] = {}
+    turnaround = ended = 0
+    for state, requester, category, service_type, created_at, ended_at in rows:
+        by_state[state] = by_state.get(state, 0) + 1
+        by_requester[requester] = by_requester.get(requester, 0) + 1
+        by_category[category] = by_category.get(category, 0) + 1
+        by_service[service_type] = by_service.get(service_type, 0) + 1
+        if ended_at is not None:
+            turnaround += int((ended_at - created_at).total_seconds())
+            ended += 1
+    attempts: dict[tuple[str, str], int] = {}
+    supplied: dict[str, int] = {}
+    shipping: dict[str, int] = {}
+    for isil, state, created_at, shipped_at in session.execute(
+        select(AttemptRow.isil, AttemptRow.state, AttemptRow.created_at, AttemptRow.shipped_at)
+    ).all():
+        attempts[(isil, state)] = attempts.get((isil, state), 0) + 1
+        if shipped_at is not None:
+            supplied[isil] = supplied.get(isil, 0) + 1
+            shipping[isil] = shipping.get(isil, 0) + int((shipped_at - created_at).total_seconds())
+    return lm.LendingStatistics(
+        requests=len(rows),
+        by_state=by_state,
+        by_requester=by_requester,
+        by_patron_category=by_category,
+        by_service=by_service,
+        attempts_by_lender_state=attempts,
+        supplied_by_lender=supplied,
+        turnaround_seconds_total=turnaround,
+        turnaround_ended=ended,
+        shipping_seconds_by_lender=shipping,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EndedRequest:
+    """A request whose patron data is due for erasure."""
+
+    id: int
+    patron_id: int | None
+
+
+def ended_unerased(session: Session, ended_before: datetime, limit: int = 500) -> list[EndedRequest]:
+    """Requests that ended before the given moment and still hold their patron's data, oldest first."""
+    query = (
+        select(RequestRow.id, RequestRow.patron_id)
+        .where(
+            RequestRow.ended_at.is_not(None),
+            RequestRow.ended_at < ended_before,
+            RequestRow.personal_data_erased_at.is_(None),
+        )
+        .order_by(RequestRow.ended_at, RequestRow.id)
+        .limit(limit)
+    )
+    return [EndedRequest(request_id, patron_id) for request_id, patron_id in session.execute(query).all()]
+
+
+def count_ended_unerased(session: Session, ended_before: datetime) -> tuple[int, set[int]]:
+    """How many requests `ended_unerased` would give in all, and their patrons' ids."""
+    rows = session.execute(
+        select(RequestRow.patron_id).where(
+            RequestRow.ended_at.is_not(None),
+            RequestRow.ended_at < ended_before,
+            RequestRow.personal_data_erased_at.is_(None),
+        )
+    ).all()
+    return len(rows), {patron_id for (patron_id,) in rows if patron_id is not None}
+
+
+class Scrub(Protocol):
+    """Blanks personal data out of text (free text also by name parts) and JSON values."""
+
+    def text(self, value: str | None, *, free_text: bool = False) -> str | None:
+        """``value`` with personal data replaced."""
+
+    def json(self, value: Any, key: str | None = None) -> Any:
+        """A JSON value with personal data replaced."""
+
+
+def anonymise(session: Session, request_ids: Sequence[int], scrub: Scrub, now: datetime) -> None:
+    """Detach the requests from their patrons and scrub personal data out of their free text (citation
+    notes, event reasons, conditions). States, libraries, dates and categories stay for statistics."""
+    if not request_ids:
+        return
+    for row in session.scalars(select(RequestRow).where(RequestRow.id.in_(request_ids))):
+        row.patron_id = None
+        row.citation = scrub.json(row.citation)
+        row.personal_data_erased_at = now
+    for event in session.scalars(select(EventRow).where(EventRow.request_id.in_(request_ids))):
+        event.reason = scrub.text(event.reason, free_text=True)
+        event.by_user = scrub.text(event.by_user)
+    for attempt in session.scalars(select(AttemptRow).where(AttemptRow.request_id.in_(request_ids))):
+        attempt.condition = scrub.text(attempt.condition, free_text=True)
+    session.flush()
+
+
+def patrons_with_requests(
+    session: Session, patron_ids: Iterable[int], *, excluding: Iterable[int] = ()
+) -> set[int]:
+    """Which of these patrons still have a request (other than the excluded ones) that refers to them."""
+    ids = list(patron_ids)
+    if not ids:
+        return set()
+    query = select(RequestRow.patron_id).where(RequestRow.patron_id.in_(ids))
+    skip = list(excluding)
+    if skip:
+        query = query.where(RequestRow.id.not_in(skip))
+    return {patron_id for patron_id in session.scalars(query.distinct()) if patron_id is not None}
+
+
+def requests_of_patron(session: Session, patron_id: int) -> list[dict[str, Any]]:
+    """Every request that refers to the patron, with its timeline: what the hub holds about them."""
+    rows = session.scalars(
+        select(RequestRow).where(RequestRow.patron_id == patron_id).order_by(RequestRow.id)
+    ).all()
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        events = session.scalars(
+            select(EventRow).where(EventRow.request_id == row.id).order_by(EventRow.id)
+        ).all()
+        out.append(
+            {
+                "id": row.id,
+                "state": row.state,
+                "service_type": row.service_type,
+                "title": row.title,
+                "citation": row.citation,
+                "requester_isil": row.requester_isil,
+                "pickup_isil": row.pickup_isil,
+                "patron_category": row.patron_category,
+                "need_before": row.need_before.isoformat() if row.need_before else None,
+                "due_date": row.due_date.isoformat() if row.due_date else None,
+                "pickup_due": row.pickup_due.isoformat() if row.pickup_due else None,
+                "created_at": row.created_at.isoformat(),
+                "ended_at": row.ended_at.isoformat() if row.ended_at else None,
+                "events": [
+                    {
+                        "at": e.at.isoformat(),
+                        "side": e.side,
+                        "action": e.action,
+                        "to_state": e.to_state,
+                        "by_role": e.by_role,
+                        "reason": e.reason,
+                    }
+                    for e in events
+                ],
+            }
+        )
+    return out

@@ -72,7 +72,10 @@ class RequestRow(Base):
     replacement_charge_dkk: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Set when the patron's data was erased (the retention period after `ended_at`): the request
+    # stays for statistics, without its patron and with its free text scrubbed.
+    personal_data_erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __mapper_args__ = {"version_id_col": version}
 

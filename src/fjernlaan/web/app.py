@@ -31,6 +31,7 @@ from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
 from fjernlaan.plugins import load_plugins
+from fjernlaan.privacy.api import router as privacy_router
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.operations import router as operations_router
@@ -108,6 +109,7 @@ def create_app(
 
     app.include_router(directory_router)
     app.include_router(accounts_router)
+    app.include_router(privacy_router)
     app.include_router(lending_router)
     app.include_router(catalogue_router)
     app.include_router(sru_router)

@@ -13,11 +13,12 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.model import PatronPrincipal, Principal
+from fjernlaan.accounts.audit import watch_writes
+from fjernlaan.accounts.model import Actor, PatronPrincipal, Principal
 from fjernlaan.accounts.service import (
     cached_principal_for_token,
     patron_principal_by_id,
-    principal_by_id,
+    principal_for_session,
     principal_for_token,
 )
 from fjernlaan.clock import Clock
@@ -99,9 +100,30 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
             data = session_serializer(settings).loads(cookie, max_age=settings.session_max_age_seconds)
         except (BadSignature, SignatureExpired):
             return None
-        if isinstance(data, dict) and isinstance(data.get("uid"), int):
-            return principal_by_id(session, data["uid"])
+        # The cookie only names a server-side session: logout, expiry or deactivation end it there,
+        # whatever the browser still holds.
+        if isinstance(data, dict) and isinstance(data.get("sid"), str):
+            return principal_for_session(session, data["sid"], get_clock(request).now())
     return None
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (the proxy's forwarded one when uvicorn trusts the proxy)."""
+    return request.client.host if request.client else None
+
+
+def _audit_writes(request: Request, session: Session, principal: Principal) -> None:
+    # Every transaction a writing route commits gets its audit entry in that same transaction.
+    endpoint = request.scope.get("endpoint")
+    params = request.scope.get("path_params") or {}
+    watch_writes(
+        session,
+        Actor.of(principal, client_ip(request)),
+        action=getattr(endpoint, "__name__", "api"),
+        via=f"{request.method} {request.url.path}",
+        target=" ".join(f"{k}={v}" for k, v in params.items()) or None,
+        clock=get_clock(request).now,
+    )
 
 
 async def optional_principal(
@@ -119,6 +141,8 @@ async def optional_principal(
         principal = await run_in_threadpool(_principal_and_commit, request, session)
     if request.method in _READ_ONLY_METHODS:
         _only_reads(session)
+    elif principal is not None:
+        _audit_writes(request, session, principal)
     return principal
 
 
@@ -133,7 +157,7 @@ def _cached_principal(request: Request, session: Session) -> Principal | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return cached_principal_for_token(session, token.strip())
+    return cached_principal_for_token(session, token.strip(), get_clock(request).now())
 
 
 def _principal_and_commit(request: Request, session: Session) -> Principal | None:

@@ -7,14 +7,18 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature
+from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.model import Principal
-from fjernlaan.accounts.service import authenticate
+from fjernlaan.accounts.model import Actor, Principal
+from fjernlaan.accounts.service import audit, authenticate, end_session, start_session
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
     SessionDep,
+    client_ip,
+    get_clock,
     get_settings,
     optional_principal,
     session_serializer,
@@ -88,9 +92,15 @@ def login(
         )
         page.status_code = 400
         return page
+    now = get_clock(request).now()
+    ip = client_ip(request)
     try:
         principal = authenticate(session, username.strip(), password)
     except NotAuthenticated:
+        session.rollback()
+        # Who tried is kept as typed (cut short): a failed login names no account for sure.
+        audit(session, Actor(username=username.strip()[:64], ip=ip), "login_failed", now, via="POST /login")
+        session.commit()
         page = render(
             request,
             "login.html",
@@ -101,13 +111,22 @@ def login(
         )
         page.status_code = 401
         return page
-    session.commit()
     settings = get_settings(request)
+    session_id = start_session(
+        session,
+        principal,
+        now,
+        settings.session_max_age_seconds,
+        ip=ip,
+        user_agent=request.headers.get("user-agent"),
+    )
+    audit(session, Actor.of(principal, ip), "login", now, via="POST /login")
+    session.commit()
     landing = _safe_next(next)
     if landing == "/":
         landing = PATRON_HOME if role_of(principal) == PATRON else STAFF_HOME
     response = RedirectResponse(landing, status_code=303)
-    cookie = session_serializer(settings).dumps({"uid": principal.user_id})
+    cookie = session_serializer(settings).dumps({"sid": session_id})
     response.set_cookie(
         SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.session_max_age_seconds
     )
@@ -115,11 +134,33 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> RedirectResponse:
+def logout(
+    request: Request, session: SessionDep, csrf_token: Annotated[str, Form()] = ""
+) -> RedirectResponse:
     response = RedirectResponse("/", status_code=303)
     if check_csrf(request, csrf_token):
+        _end_login_session(request, session)
         response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+def _end_login_session(request: Request, session: Session) -> None:
+    # Logout ends the session on the server: a copy of the cookie kept elsewhere stops working too.
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return
+    settings = get_settings(request)
+    try:
+        data = session_serializer(settings).loads(cookie, max_age=settings.session_max_age_seconds)
+    except BadSignature:
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("sid"), str):
+        return
+    now = get_clock(request).now()
+    principal = end_session(session, data["sid"], now)
+    if principal is not None:
+        audit(session, Actor.of(principal, client_ip(request)), "logout", now, via="POST /logout")
+    session.commit()
 
 
 @router.get("/libraries", response_class=HTMLResponse, response_model=None)

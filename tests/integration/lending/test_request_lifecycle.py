@@ -130,6 +130,22 @@ def test_the_ready_for_pickup_mail_reaches_the_patron_in_danish(
     assert "Københavns Biblioteker" in body
 
 
+def test_the_ready_for_pickup_mail_states_the_pickup_deadline(
+    world: Any, mail: tuple[RecordingSmtpHandler, Settings]
+) -> None:
+    # The notice was once queued before the deadline was set: "Afhentes senest:" and no date.
+    handler, settings = mail
+    request_id = place(world)["id"]
+    lender = place_lender(world, request_id)
+    act(world, request_id, "ship", lender)
+    received = act(world, request_id, "receive", REQUESTER)
+    assert received["pickup_due"]
+    run_once(world.db, settings, world.clock.now())
+    [pickup] = [m for m in handler.messages if "klar til afhentning" in str(m["Subject"])]
+    lines = [line.strip() for line in pickup.get_content().splitlines()]
+    assert f"Afhentes senest: {received['pickup_due']}" in lines
+
+
 def place_lender(world: Any, request_id: int) -> str:
     data = world.client.get(f"{URL}/{request_id}", headers=_headers(world, REQUESTER)).json()
     return str(data["current_lender_isil"])

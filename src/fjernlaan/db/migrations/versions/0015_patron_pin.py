@@ -1,7 +1,7 @@
 """accounts: a patron's PIN (argon2id hash, like staff passwords) for patron self-service
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 00:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
