@@ -61,3 +61,16 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+DEMO_PATRON = ("1000000001", "1234")  # the demo patron's card and PIN (Københavns Biblioteker)
+
+
+def log_in_patron(page: Page, hub_url: str, card: str, pin: str, lang: str | None = None) -> Page:
+    """Log a patron in with library card and PIN through /patron/login; returns the page it lands on."""
+    page.goto(f"{hub_url}/patron/login" + (f"?lang={lang}" if lang else ""))
+    page.fill("input[name=card_number]", card)
+    page.fill("input[name=pin]", pin)
+    with page.expect_navigation():
+        page.click("form.patron-login button[type=submit]")
+    return page

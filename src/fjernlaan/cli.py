@@ -32,6 +32,7 @@ libraries_app = typer.Typer(help="The library directory.", no_args_is_help=True)
 principles_app = typer.Typer(help="The lending principles (versioned routing rules).", no_args_is_help=True)
 outbox_app = typer.Typer(help="Messages waiting to be sent to other systems.", no_args_is_help=True)
 requests_app = typer.Typer(help="ILL requests.", no_args_is_help=True)
+patrons_app = typer.Typer(help="Patrons: PINs for self-service.", no_args_is_help=True)
 network_app = typer.Typer(
     help="The bodies that run the cooperation: members, meetings.", no_args_is_help=True
 )
@@ -41,6 +42,7 @@ app.add_typer(libraries_app, name="libraries")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(principles_app, name="principles")
 app.add_typer(requests_app, name="requests")
+app.add_typer(patrons_app, name="patrons")
 CLOCK: Clock = SYSTEM_CLOCK
 """The clock every command takes its time from (a test may swap in a `FixedClock`)."""
 
@@ -79,15 +81,21 @@ def demo(
     records: Annotated[
         int, typer.Option(min=0, help="generated catalogue titles (0: none; more than once adds none)")
     ] = 50_000,
+    requests: Annotated[
+        bool, typer.Option(help="demo requests in every staff queue (once; dated from today)")
+    ] = True,
 ) -> None:
-    """Seed the demo network: libraries, policies, closures, users and a catalogue (idempotent)."""
-    from fjernlaan.demo import seed_demo
+    """Seed the demo network: libraries, policies, closures, users, patrons, a catalogue and requests in
+    every staff queue (idempotent)."""
+    from fjernlaan.demo import DEMO_PATRONS, seed_demo
     from fjernlaan.directory.demo import DEMO_USERS
 
     database = _database()
     upgrade(database.engine)
     with database.unit_of_work() as session:
-        report = seed_demo(session, CLOCK, records=records)
+        report = seed_demo(
+            session, CLOCK, records=records, requests=requests, principles=get_settings().active_principles
+        )
     made = ", ".join(f"{n} {kind}" for kind, n in report.created.items()) or "nothing new (already seeded)"
     console.print(f"demo network: {made}")
     table = Table(title="Demo accounts (demo data only: never use them in production)")
@@ -95,6 +103,9 @@ def demo(
         table.add_column(column)
     for user in DEMO_USERS:
         table.add_row(user.username, user.password, user.role, user.library_isil or "")
+    # A patron logs in at /patron/login with the card number as user and the PIN as password.
+    patron = DEMO_PATRONS[0]
+    table.add_row(patron.card_number, patron.pin, "patron", patron.library_isil)
     console.print(table)
 
 
@@ -183,6 +194,41 @@ def users_add(
     console.print(
         f"added {principal.username} ({principal.role.value}, {principal.library_isil or 'no library'})"
     )
+
+
+def _read_pin() -> str:
+    # Never from argv (it would sit in the shell history and the process list): a hidden prompt on a
+    # terminal, the first line of standard input otherwise (scripts: `printf '1234\n' | fjernlaan …`).
+    if sys.stdin.isatty():
+        return str(typer.prompt("PIN", hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().strip()
+
+
+@patrons_app.command("set-pin")
+def patrons_set_pin(
+    card: Annotated[str, typer.Argument(help="the patron's library card number")],
+    library: Annotated[
+        str | None,
+        typer.Option(help="ISIL of the patron's library (needed when two libraries issued the card)"),
+    ] = None,
+) -> None:
+    """Set a patron's PIN for self-service login; the PIN is read from a hidden prompt or standard input."""
+    from fjernlaan.accounts.service import patrons_with_card, set_pin
+
+    pin = _read_pin()
+    try:
+        with _database().unit_of_work() as session:
+            if library is None:
+                found = patrons_with_card(session, card)
+                if len(found) != 1:
+                    what = "no patron has" if not found else f"{len(found)} libraries issued"
+                    raise DomainError(f"{what} card {card}; name the library with --library", field="card")
+                library = found[0].home_library_isil
+            row = set_pin(session, library, card, pin, CLOCK.now())
+            where = row.home_library_isil
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"PIN set for card {card} at {where}")
 
 
 @users_app.command("token")

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.model import Role
-from fjernlaan.accounts.service import add_user, find_user
+from fjernlaan.accounts.model import PatronCategory, Role
+from fjernlaan.accounts.service import PatronIn, add_patron, add_user, find_patron, find_user, set_pin
 from fjernlaan.clock import Clock, today
 from fjernlaan.directory.demo import DEMO_USERS, demo_closures, load_demo_libraries
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate
@@ -86,6 +86,49 @@ def seed_users(session: Session, report: DemoReport) -> None:
         report.add("users")
 
 
+@dataclass(frozen=True)
+class DemoPatron:
+    """A demo patron with a PIN for self-service (demo data only)."""
+
+    card_number: str
+    pin: str
+    name: str
+    library_isil: str
+    email: str
+    language: str = "da"
+
+
+#: Demo patrons: the first is the one `fjernlaan demo` prints (demo data only: never in production).
+DEMO_PATRONS: tuple[DemoPatron, ...] = (
+    DemoPatron("1000000001", "1234", "Åse Ødegård", "DK-710100", "aase.oedegaard@example.dk"),
+    DemoPatron("2000000002", "2468", "Søren Ærbø", "DK-715700", "soeren.aerboe@example.dk", "en"),
+)
+
+
+def seed_patrons(session: Session, report: DemoReport, clock: Clock) -> dict[str, int]:
+    """The demo patrons with their PINs; returns each demo library's patron id (home ISIL → id)."""
+    ids: dict[str, int] = {}
+    for patron in DEMO_PATRONS:
+        row = find_patron(session, patron.library_isil, patron.card_number)
+        if row is None:
+            row = add_patron(
+                session,
+                PatronIn(
+                    card_number=patron.card_number,
+                    name=patron.name,
+                    email=patron.email,
+                    category=PatronCategory.ADULT,
+                    home_library=patron.library_isil,
+                    language=patron.language,
+                ),
+            )
+            report.add("patrons")
+        if not row.pin_hash:
+            set_pin(session, patron.library_isil, patron.card_number, patron.pin, clock.now())
+        ids[patron.library_isil] = row.id
+    return ids
+
+
 #: Demo peer credentials for the foreign libraries (demo data only: never use them in production).
 DEMO_PEERS: tuple[tuple[str, str, str, bool], ...] = (
     # ISIL, accountId, securityCode, Unfilled only at the end of the rota
@@ -111,18 +154,28 @@ def seed_peers(session: Session, report: DemoReport) -> None:
         report.add("iso18626 peers")
 
 
-def seed_demo(session: Session, clock: Clock, records: int = 0) -> DemoReport:
+def seed_demo(
+    session: Session,
+    clock: Clock,
+    records: int = 0,
+    *,
+    requests: bool = False,
+    principles: str = "dk-2012",
+) -> DemoReport:
     """Seed every area's demo data inside the caller's unit of work, dated relative to `clock`
     (closures and meetings ahead, memberships and minutes behind), so the demo never goes stale.
 
     `records` generated catalogue titles are added (0, the default, adds no catalogue; the
-    `fjernlaan demo` command asks for 50,000).
+    `fjernlaan demo` command asks for 50,000). `requests` adds the demo requests in every staff queue
+    (`lending.demo.seed_requests`, under the `principles` version); `fjernlaan demo` does, tests that
+    only need the network leave it off to stay quick.
     """
     report = DemoReport()
     seed_directory(session, report, clock)
     seed_users(session, report)
     seed_peers(session, report)
     seed_network(session, report, clock)
+    patrons = seed_patrons(session, report, clock)
     if records:
         from fjernlaan.catalogue.demo import seed_catalogue
 
@@ -131,4 +184,11 @@ def seed_demo(session: Session, clock: Clock, records: int = 0) -> DemoReport:
         added = seed_catalogue(session, records, libraries)
         if added:
             report.add("catalogue records", added)
+    if requests:
+        from fjernlaan.lending.demo import seed_requests
+
+        session.flush()
+        placed = seed_requests(session, clock, patrons, principles)
+        if placed:
+            report.add("requests", placed)
     return report

@@ -399,3 +399,30 @@ def read_audit(
         for e in entries
     ]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+class PinIn(BaseModel):
+    """A patron's new PIN (digits; it is stored only as an argon2id hash)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pin: str = Field(min_length=4, max_length=12, pattern=r"^[0-9]+$")
+
+
+@router.put(
+    "/patrons/{isil}/{card_number}/pin",
+    status_code=204,
+    summary="Set a patron's PIN for self-service login (home library staff only)",
+)
+def set_patron_pin(
+    isil: Annotated[str, Path()],
+    card_number: Annotated[str, Path(max_length=64)],
+    body: PinIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    clock: ClockDep,
+) -> Response:
+    require_staff_of(principal, normalise_isil(isil))
+    service.set_pin(session, isil, card_number, body.pin, clock.now())
+    session.commit()
+    return Response(status_code=204)

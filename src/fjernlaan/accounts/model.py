@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from fjernlaan.errors import PermissionDenied
+from fjernlaan.errors import DomainError, PermissionDenied
 
 
 class Role(StrEnum):
@@ -57,6 +57,42 @@ class Principal:
     def works_at(self, isil: str) -> bool:
         """True when the principal belongs to this library."""
         return self.library_isil is not None and self.library_isil.upper() == isil.upper()
+
+
+PATRON_ROLE = "patron"
+PIN_MIN_DIGITS = 4
+PIN_MAX_DIGITS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class PatronPrincipal:
+    """A patron logged in with library card and PIN (self-service): role `patron`, tied to the patron
+    and their home library. It is not a `Principal`, so no staff rule (`require_staff_of`, …) can
+    ever let a patron through: staff routes see an anonymous caller."""
+
+    patron_id: int
+    card_number: str
+    name: str
+    library_isil: str
+    language: str = "da"
+
+    @property
+    def role(self) -> str:
+        """Always `patron` (what the page kit's menu keys on)."""
+        return PATRON_ROLE
+
+    @property
+    def username(self) -> str:
+        """What the page header shows: the patron's name."""
+        return self.name
+
+
+def check_pin(pin: str) -> str:
+    """The PIN if it is acceptable: digits only, PIN_MIN_DIGITS to PIN_MAX_DIGITS of them."""
+    value = pin.strip()
+    if not value.isascii() or not value.isdigit() or not PIN_MIN_DIGITS <= len(value) <= PIN_MAX_DIGITS:
+        raise DomainError(f"a PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits", field="pin")
+    return value
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

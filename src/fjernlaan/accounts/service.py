@@ -22,11 +22,13 @@ from fjernlaan.accounts.model import (
     AuditEntry,
     Patron,
     PatronCategory,
+    PatronPrincipal,
     Principal,
     Role,
     TokenInfo,
     UserSummary,
     check_new_user,
+    check_pin,
 )
 from fjernlaan.accounts.store import ApiTokenRow, AuditRow, PatronRow, UserRow, UserSessionRow
 from fjernlaan.clock import SYSTEM_CLOCK
@@ -559,3 +561,71 @@ def set_password(session: Session, username: str, password: str) -> None:
         raise NotFound(f"no user {username!r}", field="username")
     user.password_hash = hash_password(password)
     session.flush()
+
+
+# --- patron PINs (self-service login) -------------------------------------------------------------
+
+
+def set_pin(session: Session, home_library: str, card_number: str, pin: str, now: datetime) -> PatronRow:
+    """Give the patron a (new) PIN, stored as an argon2id hash like staff passwords."""
+    value = check_pin(pin)
+    row = find_patron(session, home_library, card_number)
+    if row is None:
+        raise NotFound(
+            f"no patron with card {card_number} at {normalise_isil(home_library)}", field="card_number"
+        )
+    row.pin_hash = _hasher.hash(value)
+    row.pin_set_at = now
+    session.flush()
+    return row
+
+
+def patrons_with_card(session: Session, card_number: str) -> list[PatronRow]:
+    """Every patron with this card number (card numbers are unique per library, not nationally)."""
+    return list(
+        session.scalars(
+            select(PatronRow).where(PatronRow.card_number == card_number.strip()).order_by(PatronRow.id)
+        )
+    )
+
+
+def _patron_principal(row: PatronRow) -> PatronPrincipal:
+    return PatronPrincipal(
+        patron_id=row.id,
+        card_number=row.card_number,
+        name=row.name,
+        library_isil=row.home_library_isil,
+        language=row.language,
+    )
+
+
+def authenticate_patron(session: Session, card_number: str, pin: str) -> PatronPrincipal:
+    """The patron whose card and PIN these are; NotAuthenticated otherwise.
+
+    The card alone finds the patron (a patron need not know their library's ISIL); should two
+    libraries have issued the same card number, the PIN tells them apart. A card without a PIN, an
+    unknown card and a wrong PIN are the same error and cost the same hashing time.
+    """
+    candidates = [row for row in patrons_with_card(session, card_number) if row.pin_hash]
+    if not candidates:
+        _hasher.hash(pin or "x")  # as long as a wrong PIN takes
+        raise NotAuthenticated("wrong card number or PIN")
+    for row in candidates:
+        assert row.pin_hash is not None
+        try:
+            _hasher.verify(row.pin_hash, pin)
+        except (VerificationError, InvalidHashError):
+            continue
+        if _hasher.check_needs_rehash(row.pin_hash):
+            row.pin_hash = _hasher.hash(pin)
+        return _patron_principal(row)
+    raise NotAuthenticated("wrong card number or PIN")
+
+
+def patron_principal_by_id(session: Session, patron_id: int) -> PatronPrincipal | None:
+    """The patron behind a patron session, while they still have a PIN (staff clearing or erasing
+    the patron ends the session)."""
+    row = session.get(PatronRow, patron_id)
+    if row is None or not row.pin_hash:
+        return None
+    return _patron_principal(row)

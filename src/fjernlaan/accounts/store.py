@@ -96,3 +96,7 @@ class PatronRow(Base):
     home_library_isil: Mapped[str] = mapped_column(String(16), ForeignKey("libraries.isil"), index=True)
     language: Mapped[str] = mapped_column(String(2), default="da")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The PIN a patron logs in with (self-service), hashed with argon2id like staff passwords; None
+    # until staff or the CLI set one.
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -49,15 +49,22 @@ def enqueue(
     idempotency_key: str,
     now: datetime,
     ordering_key: str | None = None,
+    new_key: bool = False,
 ) -> OutboxMessage:
     """Add a message to the outbox inside the caller's transaction; the same key is queued once.
+
+    `new_key` skips looking the key up, for a key that cannot have been used (it names a row this
+    transaction just inserted): a write path that must not read while it holds the write lock.
 
     `now` is the moment of the change that queues it (a timer pass run with `--now` passes its own), so
     the message is due in that same pass and dated by the use case's clock, not the wall clock.
     """
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key))
-    if existing is not None:
-        return existing
+    if not new_key:
+        existing = session.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+        )
+        if existing is not None:
+            return existing
     # Round-trip through JSON now so a payload that cannot be stored fails the transaction, not the worker.
     message = OutboxMessage(
         channel=channel,

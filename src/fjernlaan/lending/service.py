@@ -622,9 +622,12 @@ def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetim
 
 # Patron mails that have templates; other NotifyPatron kinds are shown at the library's desk only.
 PATRON_TEMPLATES = {
+    "confirmation": "patron_confirmation",
     "ready_for_pickup": "patron_ready_for_pickup",
     "unfilled": "patron_unfilled",
+    "due_soon": "patron_due_soon",
     "overdue": "patron_overdue",
+    "recalled": "patron_recalled",
 }
 
 
@@ -633,14 +636,54 @@ def _library_name(session: Session, isil: str) -> str:
     return lib.name if lib is not None else isil
 
 
-def _mail_patron(session: Session, loaded: Loaded, kind: str, now: datetime) -> None:
+def _confirm_to_patron(
+    session: Session, loaded: Loaded, patron: PatronOut, names: tuple[str, str], now: datetime
+) -> None:
+    """The patron's confirmation of a request placed for them, from what placing read before its
+    writes (nothing is read here: on SQLite the write lock is held). Only a request that is being
+    found is confirmed: one ended at placing tells the patron through its own notice."""
+    row = loaded.row
+    if not patron.email or R(row.state) in lm.REQUESTER_TERMINAL:
+        return
+    queue_email(
+        session,
+        to=[patron.email],
+        template=PATRON_TEMPLATES["confirmation"],
+        lang=patron.language,
+        context={
+            "patron_name": patron.name,
+            "title": row.title,
+            "pickup_library": names[0],
+            "home_library": names[1],
+            "need_before": row.need_before.isoformat() if row.need_before else "",
+            "request_id": row.id,
+        },
+        idempotency_key=f"lending:{row.id}:patron:confirmation",
+        ordering_key=f"lending:{row.id}:patron",
+        now=now,
+        new_key=True,
+    )
+
+
+def mail_patron(
+    session: Session, loaded: Loaded, kind: str, now: datetime, idempotency_key: str | None = None
+) -> bool:
+    """Queue the patron notice `kind` (a PATRON_TEMPLATES key) for the loaded request, in the patron's
+    language; a patron without an e-mail address gets none (the library's desk tells them). True
+    when a mail was queued."""
+    return _mail_patron(session, loaded, kind, now, idempotency_key)
+
+
+def _mail_patron(
+    session: Session, loaded: Loaded, kind: str, now: datetime, idempotency_key: str | None = None
+) -> bool:
     template = PATRON_TEMPLATES.get(kind)
     row = loaded.row
-    if template is None or row.patron_id is None:
-        return
+    if template is None or row.patron_id is None or row.id is None:
+        return False
     patron = session.get(PatronRow, row.patron_id)
     if patron is None or not patron.email:
-        return
+        return False
     reason = _last_reason(session, row.id) or "—"
     context = {
         "patron_name": patron.name,
@@ -649,6 +692,8 @@ def _mail_patron(session: Session, loaded: Loaded, kind: str, now: datetime) -> 
         "home_library": _library_name(session, row.requester_isil),
         "pickup_by": row.pickup_due.isoformat() if row.pickup_due else "",
         "due_date": row.due_date.isoformat() if row.due_date else "",
+        "need_before": row.need_before.isoformat() if row.need_before else "",
+        "request_id": row.id,
         "reason": reason,
     }
     queue_email(
@@ -657,10 +702,11 @@ def _mail_patron(session: Session, loaded: Loaded, kind: str, now: datetime) -> 
         template=template,
         lang=patron.language,
         context=context,
-        idempotency_key=f"lending:{row.id}:patron:{kind}:{row.version}",
+        idempotency_key=idempotency_key or f"lending:{row.id}:patron:{kind}:{row.version}",
         ordering_key=f"lending:{row.id}:patron",
         now=now,
     )
+    return True
 
 
 def _last_reason(session: Session, request_id: int) -> str | None:
@@ -824,10 +870,25 @@ def place(
     """
     requester_isil = normalise_isil(data.requester_isil or principal.library_isil or "")
     require_staff_of(principal, requester_isil)
+    return place_as(session, data, requester_isil, principal.username, principles_name, now)
+
+
+def place_as(
+    session: Session,
+    data: PlaceRequestIn,
+    requester_isil: str,
+    by_user: str | None,
+    principles_name: str,
+    now: datetime,
+) -> int:
+    """`place` once the caller is known to act for `requester_isil`: staff through `place`, a patron
+    for themselves through `lending.patron.place_for_patron` (`by_user` None: a lender must never
+    learn who the patron is from the event log). The patron gets a confirmation e-mail."""
     staged: list[_Heard] = []
     with reads_before_writes(session) as reads:
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
-        loaded = _staged_placement(reads, data, principal, requester_isil, placement, now, staged)
+        loaded = _staged_placement(reads, data, by_user, requester_isil, placement, now, staged)
+        names = (_library_name(reads, placement.pickup_isil), _library_name(reads, requester_isil))
     # Everything is decided: the writes follow (on SQLite the write lock is taken here and held only
     # for these statements and the commit). The request's INSERT with its final values gives the id
     # the events, the rota and the attempt refer to; they follow with one statement per table.
@@ -843,6 +904,7 @@ def place(
     for heard in staged:
         for listener in APPLY_LISTENERS:
             listener(session, loaded, heard.action, heard.actor, heard.before, heard.outcome, now)
+    _confirm_to_patron(session, loaded, placement.patron, names, now)
     _flush(session, row)
     _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
     return row.id
@@ -851,7 +913,7 @@ def place(
 def _staged_placement(
     session: Session,
     data: PlaceRequestIn,
-    principal: Principal,
+    by_user: str | None,
     requester_isil: str,
     placement: _Placement,
     now: datetime,
@@ -903,7 +965,7 @@ def _staged_placement(
         from_state=None,
         to_state=R.SUBMITTED.value,
         by_role=placed_role.value,
-        by_user=principal.username,
+        by_user=by_user,
         by_isil=requester_isil,
         reason=f"placed under the {principles.version} principles",
         position=None,

@@ -5,7 +5,8 @@
 * the patron's need-before date passed → the request ends unfilled and the patron is told;
 * the due date passed → overdue (the patron is told), and the borrowing library is reminded weekly;
 * a received loan not collected within the pickup window → shipped back to the lender;
-* once a day, each lender gets a digest of the requests waiting for its answer.
+* once a day, each lender gets a digest of the requests waiting for its answer;
+* a few days before a loan is due, the patron is reminded (once per due date).
 
 Each timer claims its due rows with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite serialises writers),
 so several workers can run at once; each request is handled in its own savepoint, so one bad row does
@@ -187,6 +188,38 @@ def pickup_window(session: Session, now: datetime) -> int:
     return _each(session, ids, now, work)
 
 
+DUE_SOON_DAYS = 3
+
+
+def due_soon(session: Session, now: datetime) -> int:
+    """Tell patrons (who have an e-mail address) a few days before a loan is due: once per due date,
+    so a renewal's new due date gets its own reminder."""
+    today = now.date()
+    ids = list(
+        session.scalars(
+            select(RequestRow.id)
+            .where(
+                RequestRow.state == R.CHECKED_OUT.value,
+                RequestRow.patron_id.is_not(None),
+                RequestRow.due_date >= today,
+                RequestRow.due_date <= today + timedelta(days=DUE_SOON_DAYS),
+            )
+            .order_by(RequestRow.id)
+            .limit(BATCH * 5)
+        )
+    )
+    queued = 0
+    for request_id in ids:
+        loaded = service.load(session, request_id)
+        due = loaded.row.due_date
+        key = f"lending:{request_id}:patron:due_soon:{due.isoformat() if due else ''}"
+        if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+            continue
+        if service.mail_patron(session, loaded, "due_soon", now, idempotency_key=key):
+            queued += 1
+    return queued
+
+
 def lender_digest(session: Session, now: datetime) -> int:
     """Once a day, each lender with requests waiting for its answer gets one e-mail listing them."""
     today = now.date()
@@ -248,3 +281,4 @@ register_timer("lending.3_overdue", overdue)
 register_timer("lending.4_overdue_reminders", overdue_reminders)
 register_timer("lending.5_pickup_window", pickup_window)
 register_timer("lending.6_lender_digest", lender_digest)
+register_timer("lending.7_due_soon", due_soon)

@@ -24,8 +24,10 @@ def queue_email(
     attachments: tuple[Attachment, ...] = (),
     now: datetime,
     ordering_key: str | None = None,
+    new_key: bool = False,
 ) -> OutboxMessage:
-    """Render a mail now (its content is fixed with the change that caused it) and queue it."""
+    """Render a mail now (its content is fixed with the change that caused it) and queue it
+    (`new_key`: the key names a row just inserted, so it is not looked up; see `enqueue`)."""
     mail = render(template, lang, context, to, attachments)
     return enqueue(
         session,
@@ -35,4 +37,5 @@ def queue_email(
         idempotency_key=idempotency_key,
         ordering_key=ordering_key,
         now=now,
+        new_key=new_key,
     )

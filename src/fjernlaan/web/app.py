@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
+from fjernlaan.accounts.patron_views import router as patron_login_pages
 from fjernlaan.accounts.views import router as accounts_pages
 from fjernlaan.catalogue.api import router as catalogue_router
 from fjernlaan.catalogue.sru import router as sru_router
@@ -31,6 +32,7 @@ from fjernlaan.iso18626.api import router as iso18626_router
 from fjernlaan.lending.api import router as lending_router
 from fjernlaan.lending.labels import router as label_pages
 from fjernlaan.lending.overview import router as network_overview_pages
+from fjernlaan.lending.patron_views import router as patron_pages
 from fjernlaan.lending.views import router as lending_pages
 from fjernlaan.lending.work_views import router as work_pages
 from fjernlaan.network.api import feeds as network_feeds
@@ -134,11 +136,13 @@ def create_app(
     app.include_router(catalogue_pages)
     app.include_router(lending_pages)
     app.include_router(work_pages)
+    app.include_router(accounts_pages)
+    app.include_router(patron_login_pages)
+    app.include_router(patron_pages)
     app.include_router(pages_router)
     app.include_router(label_pages)
     app.include_router(network_overview_pages)
     app.include_router(directory_pages)
-    app.include_router(accounts_pages)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.add_middleware(FastIso18626)
     # Inside the header and proxy middleware (so a 413 carries the security headers), outside the

@@ -14,9 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.audit import watch_writes
-from fjernlaan.accounts.model import Actor, Principal
+from fjernlaan.accounts.model import Actor, PatronPrincipal, Principal
 from fjernlaan.accounts.service import (
     cached_principal_for_token,
+    patron_principal_by_id,
     principal_for_session,
     principal_for_token,
 )
@@ -190,6 +191,41 @@ async def current_principal(
 
 
 SessionDep = Annotated[Session, Depends(unit_of_work)]
+
+
+def session_data(request: Request) -> dict[str, object] | None:
+    """The signed session cookie's content, or None (absent, forged or expired)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    settings = get_settings(request)
+    try:
+        data = session_serializer(settings).loads(cookie, max_age=settings.session_max_age_seconds)
+    except (BadSignature, SignatureExpired):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _patron_and_finish(request: Request, session: Session) -> PatronPrincipal | None:
+    data = session_data(request)
+    patron_id = data.get("pid") if data else None
+    patron = patron_principal_by_id(session, patron_id) if isinstance(patron_id, int) else None
+    session.commit()
+    return patron
+
+
+async def optional_patron(
+    request: Request, session: Annotated[Session, Depends(unit_of_work)]
+) -> PatronPrincipal | None:
+    """The patron of a patron session (card and PIN login), or None. A patron session is a session
+    cookie with `pid` instead of a staff user's `uid`, so staff dependencies never see a patron."""
+    patron = await run_in_threadpool(_patron_and_finish, request, session)
+    if request.method in _READ_ONLY_METHODS:
+        _only_reads(session)
+    return patron
+
+
+OptionalPatronDep = Annotated[PatronPrincipal | None, Depends(optional_patron)]
 
 
 async def read_only_unit_of_work(session: SessionDep) -> Session:

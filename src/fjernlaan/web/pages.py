@@ -34,12 +34,8 @@ from fjernlaan.web.kit import (
     LANG_COOKIE,
     PATRON,
     STAFF_ROLES,
-    Column,
-    Table,
-    TableQuery,
     add_nav_item,
     check_csrf,
-    nav_items,
     render,
     request_language,
     role_of,
@@ -59,9 +55,6 @@ PATRON_HOME = "/patron"
 add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
 add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
 add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
-add_nav_item(N_("My requests"), PATRON_HOME, {PATRON}, order=10)
-
-_PAGE_COLUMNS = [Column("label", N_("Page")), Column("href", N_("Address"))]
 
 
 def _safe_next(value: str) -> str:
@@ -236,19 +229,3 @@ def libraries_page(request: Request, session: SessionDep, principal: OptionalPri
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     items, total = directory.list_libraries(session, limit=1000)
     return render(request, "libraries.html", principal, libraries=items, total=total)
-
-
-def _kit_demo(request: Request, principal: Principal) -> Table:
-    items = nav_items(principal)
-    query = TableQuery.from_request(request, _PAGE_COLUMNS, default_sort="label", per_page=10)
-    key = query.sort or "label"
-    rows = sorted(items, key=lambda item: str(getattr(item, key)), reverse=query.descending)
-    return Table(_PAGE_COLUMNS, rows[query.offset : query.offset + query.limit], len(rows), query, "pages")
-
-
-@router.get(PATRON_HOME, response_class=HTMLResponse, response_model=None)
-def patron_home(request: Request, principal: OptionalPrincipal) -> Response:
-    """Where patrons land after logging in (their requests grow here)."""
-    if principal is None:
-        return RedirectResponse(f"/login?next={PATRON_HOME}", status_code=303)
-    return render(request, "patron.html", principal, table=_kit_demo(request, principal))

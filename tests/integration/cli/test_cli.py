@@ -36,6 +36,8 @@ def test_demo_seeds_once_and_reuses_on_a_second_run(database_file: Path) -> None
     assert code == 0, out
     assert "115 libraries" in out
     assert "admin" in out
+    assert "requests" in out  # the demo requests in every staff queue
+    assert "1000000001" in out and "patron" in out  # the demo patron (card number and PIN)
     code, out, _ = invoke("demo")
     assert code == 0
     assert "nothing new" in out
@@ -215,3 +217,22 @@ def test_python_dash_m_knows_every_command_including_the_last_defined() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "--security-code" in result.stdout
+
+
+def test_patrons_set_pin_reads_the_pin_from_standard_input(database_file: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from fjernlaan.web.app import create_app
+    from patron_helpers import log_in_patron
+
+    invoke("demo", "--records", "0", "--no-requests")
+    result = runner.invoke(app, ["patrons", "set-pin", "1000000001"], input="97531\n")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "97531" not in result.stdout
+    with TestClient(create_app()) as client:
+        assert log_in_patron(client, "1000000001", "97531").status_code == 303
+        assert log_in_patron(client, "1000000001", "1234").status_code == 401
+    refused = runner.invoke(app, ["patrons", "set-pin", "1000000001"], input="12ab\n")
+    assert refused.exit_code == 1 and "PIN is 4 to 12 digits" in refused.stderr
+    unknown = runner.invoke(app, ["patrons", "set-pin", "424242"], input="1234\n")
+    assert unknown.exit_code == 1 and "no patron has card 424242" in unknown.stderr

@@ -64,14 +64,15 @@ def test_placing_writes_only_inserts_after_its_reads_and_answers_from_them(world
     assert placed["attempts"][0]["isil"] == placed["current_lender_isil"]
     first_insert = next(i for i, s in enumerate(seen) if s.startswith("INSERT"))
     writes = seen[first_insert:]
-    # The request, then its events, rota and attempt; no read and no UPDATE between them (on
-    # SQLite the write lock is held only this long), then the staff action's audit entry in the same
-    # transaction, then the commit before the 201.
+    # The request, then its events, rota and attempt, and the patron's confirmation; no read and
+    # no UPDATE between them (on SQLite the write lock is held only this long), then the staff
+    # action's audit entry in the same transaction, then the commit before the 201.
     assert [s.split()[2] for s in writes[:-1]] == [
         "ILL_REQUESTS",
         "ILL_EVENTS",
         "ILL_ROTA_ENTRIES",
         "ILL_ATTEMPTS",
+        "OUTBOX",
         "AUDIT_LOG",
     ]
     assert writes[-1] == "COMMIT"
