@@ -7,15 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from fjernlaan.accounts import service
-from fjernlaan.accounts.model import Principal, require_staff_of
+from fjernlaan.accounts.model import PatronPrincipal, Principal, require_staff_of
 from fjernlaan.errors import DomainError, NotAuthenticated
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
     ClockDep,
     OptionalPatronDep,
     SessionDep,
+    get_rate_limiter,
     get_settings,
     optional_principal,
     session_serializer,
@@ -31,6 +33,9 @@ from fjernlaan.web.kit import (
     render,
     request_language,
 )
+from fjernlaan.web.passwords import PasswordGate
+from fjernlaan.web.ratelimit import TooManyRequests
+from fjernlaan.web.security import client_address, is_https
 
 router = APIRouter(include_in_schema=False)
 add_template_dir("accounts", Path(__file__).parent / "templates" / "accounts")
@@ -57,8 +62,23 @@ def patron_login_form(request: Request, patron: OptionalPatronDep) -> Response:
     return _login_page(request, 200, None)
 
 
+def _authenticate_patron_and_commit(session: Session, card: str, pin: str) -> PatronPrincipal:
+    patron = service.authenticate_patron(session, card, pin)
+    session.commit()  # a rehash after a parameter change writes
+    return patron
+
+
+def _too_many(request: Request, lang: str, card: str, seconds: int) -> Response:
+    message = gettext("Too many login attempts. Try again in %(seconds)s seconds.", lang) % {
+        "seconds": seconds
+    }
+    page = _login_page(request, 429, message, card)
+    page.headers["Retry-After"] = str(seconds)
+    return page
+
+
 @router.post(PATRON_LOGIN, response_class=HTMLResponse, response_model=None)
-def patron_login(
+async def patron_login(
     request: Request,
     session: SessionDep,
     card_number: Annotated[str, Form(max_length=64)] = "",
@@ -67,23 +87,38 @@ def patron_login(
 ) -> Response:
     """Log a patron in: a session cookie holding the patron's id (`pid`), never a staff user's.
 
-    Rate limits: this is the one place a card and PIN are checked (`service.authenticate_patron`);
-    the login limits per address and per card belong right before that call.
+    A PIN is short, so guessing is limited as staff passwords are: every attempt counts against the
+    address, failed ones against the card; the PIN is checked on the password threads, never the
+    request thread pool.
     """
     lang = request_language(request)
     card = card_number.strip()
     if not check_csrf(request, csrf_token):
         return _login_page(request, 400, gettext("The form has expired. Please try again.", lang), card)
-    try:
-        patron = service.authenticate_patron(session, card, pin.strip())
-    except NotAuthenticated:
-        return _login_page(request, 401, gettext("Wrong library card number or PIN.", lang), card)
-    session.commit()
     settings = get_settings(request)
+    limiter = get_rate_limiter(request)
+    wait = limiter.hit(settings.login_rate_limit_per_address, "patron-login-address", client_address(request))
+    if wait is None:
+        wait = limiter.check(settings.login_rate_limit_per_username, "patron-login-card", card)
+    if wait is not None:
+        return _too_many(request, lang, card, wait)
+    gate: PasswordGate = request.app.state.password_gate
+    try:
+        patron = await gate.run(_authenticate_patron_and_commit, session, card, pin.strip())
+    except NotAuthenticated:
+        limiter.hit(settings.login_rate_limit_per_username, "patron-login-card", card)
+        return _login_page(request, 401, gettext("Wrong library card number or PIN.", lang), card)
+    except TooManyRequests as busy:
+        return _too_many(request, lang, card, busy.retry_after)
     response = RedirectResponse(PATRON_HOME, status_code=303)
     cookie = session_serializer(settings).dumps({"pid": patron.patron_id})
     response.set_cookie(
-        SESSION_COOKIE, cookie, httponly=True, samesite="lax", max_age=settings.session_max_age_seconds
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=is_https(request),
+        max_age=settings.session_max_age_seconds,
     )
     return response
 

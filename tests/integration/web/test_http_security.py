@@ -22,6 +22,7 @@ from fjernlaan.directory.store import ClosureRow, LibraryRow
 from fjernlaan.iso18626.store import InboundMessageRow
 from fjernlaan.settings import Settings
 from fjernlaan.web.app import create_app
+from patron_helpers import log_in_patron
 
 GENTOFTE = "DK-715700"
 
@@ -303,6 +304,20 @@ def test_wrong_passwords_for_one_user_end_in_429_with_retry_after(
     assert "For mange forsøg" in blocked.text
     # Other users are not locked out by someone guessing admin's password.
     assert log_in(client, "kbh", "fjernlaan-kbh").status_code == 303
+
+
+def test_wrong_pins_for_one_library_card_end_in_429_with_retry_after(
+    make_client: Callable[..., TestClient],
+) -> None:
+    # A PIN has as few as four digits: without a limit it falls to guessing in minutes.
+    client = make_client(login_rate_limit_per_username="3/minute")
+    codes = [log_in_patron(client, "1000000001", f"99{n:02d}").status_code for n in range(3)]
+    assert codes == [401, 401, 401]
+    blocked = log_in_patron(client, "1000000001", "1234")  # even the right PIN now waits
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) >= 1
+    # Another card is not locked out by someone guessing this one.
+    assert log_in_patron(client, "2000000002", "2468").status_code == 303
 
 
 def test_one_address_trying_many_users_ends_in_429(make_client: Callable[..., TestClient]) -> None:
