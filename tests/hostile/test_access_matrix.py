@@ -8,10 +8,11 @@ of an unrelated library, so they cannot even learn that a request exists) nor a 
 page; it may still be a 409 or 422 about the data. A caller who is *refused* gets 401, 403 or 404, or
 for an HTML page the redirect to the login page. Never a 5xx.
 
-The callers: anonymous; a patron (patrons have no account at the hub: whatever they present, here
-their card number as a token, is refused); staff of the requesting library; staff of the lender; staff
-of an unrelated library; a library administrator; a coordinator of the body; a national
-administrator; an external ISO 18626 peer with its bearer token (which opens `/iso18626` only).
+The callers: anonymous; a patron logged in with card and PIN at `/patron/login` (a patron session:
+the patron's own pages and the public ones, never a staff page or the API); staff of the requesting
+library; staff of the lender; staff of an unrelated library; a library administrator; a coordinator
+of the body; a national administrator; an external ISO 18626 peer with its bearer token (which
+opens `/iso18626` only).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import Role
-from fjernlaan.accounts.service import PatronIn, add_patron, add_user, find_user, issue_token
+from fjernlaan.accounts.service import PatronIn, add_patron, add_user, find_user, issue_token, list_tokens
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
@@ -35,7 +36,9 @@ from fjernlaan.db.uow import Database
 from fjernlaan.iso18626.service import issue_peer_token
 from fjernlaan.settings import Settings
 from fjernlaan.web.app import create_app
+from fjernlaan.web.csrf import SESSION_COOKIE
 from hostile_support import days_ahead
+from patron_helpers import csrf_from, log_in_patron
 
 ROLES = (
     "anonymous",
@@ -62,13 +65,19 @@ REQUEST_PARTIES = frozenset({"requester_staff", "lender_staff", "national_admin"
 ANY_STAFF_OF_A_LIBRARY = frozenset(
     {"requester_staff", "lender_staff", "unrelated_staff", "library_admin"}
 ) | {"national_admin"}
-PUBLIC_PAGE = EVERYONE - {"patron", "peer"}
+PATRON = frozenset({"patron"})  # a patron session (card and PIN at /patron/login)
+PUBLIC_PAGE = EVERYONE - {"peer"}  # a token that is not a user's is refused even here
+ADMIN_PAGE = frozenset({"library_admin", "coordinator", "national_admin"})  # coordinators: read only
+STAFF_PAGE = ANY_USER  # every user of the matrix works at a library (the coordinator at Vejle)
 FORM = frozenset()  # HTML form posts: refused without a CSRF token, whoever posts (a 303 back)
+FORM_AGAIN = frozenset({400, 401, 403, 404})  # ... or the form again with 400 "the form has expired"
 
 REQUESTER = "DK-710100"  # København, demo user `kbh`
 LENDER = "DK-714700"  # the only holder: first on the rota
 ADMINS_LIBRARY = "DK-715700"  # Gentofte, demo library admin `gentofte`
 CARD = "M4TR1X"
+MANAGED = "matrixstaff"  # a staff user at ADMINS_LIBRARY
+DEMO_PATRON_CARD, DEMO_PATRON_PIN = "1000000001", "1234"  # at REQUESTER
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ class Call:
     passes: frozenset[str]
     path: str | None = None  # default: the route's path with the world's ids filled in
     json: Any = None  # "{name}" strings in it are replaced by the world's ids
-    form: dict[str, str] | None = None
+    form: dict[str, str] | None = None  # "{name}" in its values is replaced by the world's ids
     refusals: frozenset[int] = frozenset({401, 403, 404})
     fresh_closure: bool = False  # a new closure per call (a deletion must find one to delete)
 
@@ -238,15 +247,78 @@ ACCESS: dict[tuple[str, str], Call] = {
     ("GET", "/network/meetings/{meeting_id}/minutes"): Call(ANY_USER),
     ("POST", "/network/meetings/{meeting_id}/minutes/{step}"): Call(FORM, form={}),
     ("GET", "/network/bodies/{body_id}/minutes/{minutes_id}"): Call(PUBLIC_PAGE),  # published: public
-    # A token that is not a user's is refused even where no login is needed.
+    # Public pages: anyone, a patron in their session too; a token that is not a user's is refused.
     ("GET", "/"): Call(PUBLIC_PAGE),
     ("GET", "/login"): Call(PUBLIC_PAGE),
     ("POST", "/login"): Call(EVERYONE, form={"username": "nobody", "password": "wrong"}),
     ("POST", "/logout"): Call(EVERYONE, form={}),
     ("GET", "/libraries"): Call(ANY_USER),
-    # Landing pages after login (the patron's has no patron accounts behind it yet: any user).
+    # Landing pages after login: staff's for any user; the patron's for a patron session only (staff
+    # are sent to the patron login).
     ("GET", "/staff"): Call(ANY_USER),
-    ("GET", "/patron"): Call(ANY_USER),
+    ("GET", "/patron"): Call(PATRON),
+    # user administration (API): the user, their library's admin, a national admin; the target is a
+    # staff user of the library admin's library (so only that admin and the national admin pass)
+    ("GET", "/api/v1/users/{username}/tokens"): Call(LIBRARY_ADMIN),
+    ("POST", "/api/v1/users/{username}/tokens"): Call(LIBRARY_ADMIN, json={"label": "Matrix", "days": 1}),
+    # Revoking an already revoked token answers 204 again: the second call is not a refusal.
+    ("DELETE", "/api/v1/users/{username}/tokens/{token_id}"): Call(LIBRARY_ADMIN),
+    ("PATCH", "/api/v1/users/{username}"): Call(LIBRARY_ADMIN, json={"active": True}),
+    ("DELETE", "/api/v1/users/{username}/sessions"): Call(LIBRARY_ADMIN),
+    ("GET", "/api/v1/audit"): Call(LIBRARY_ADMIN),
+    # patrons: only staff of the patron's home library (never a lender)
+    ("PUT", "/api/v1/patrons/{isil}/{card_number}/pin"): Call(
+        REQUESTER_STAFF, path=f"/api/v1/patrons/{REQUESTER}/{CARD}/pin", json={"pin": "4321"}
+    ),
+    ("GET", "/api/v1/patrons/{isil}/{card_number}/data"): Call(
+        REQUESTER_STAFF, path=f"/api/v1/patrons/{REQUESTER}/{CARD}/data"
+    ),
+    # messages between the two libraries of a request
+    ("GET", "/api/v1/requests/{request_id}/messages"): Call(REQUEST_PARTIES),
+    ("POST", "/api/v1/requests/{request_id}/messages"): Call(
+        frozenset({"requester_staff", "lender_staff"}), json={"body": "Hej fra Ærø"}
+    ),
+    # administration pages
+    ("GET", "/admin/libraries"): Call(frozenset({"coordinator", "national_admin"})),
+    ("GET", "/admin/libraries/{isil}"): Call(ADMIN_PAGE),
+    ("GET", "/admin/libraries/{isil}/users"): Call(ADMIN_PAGE),
+    ("GET", "/admin/libraries/{isil}/users/{username}"): Call(ADMIN_PAGE),
+    # The caller's own library (the coordinator's is Vejle: read only).
+    ("GET", "/admin/library"): Call(ADMIN_PAGE),
+    ("GET", "/admin/library/users"): Call(ADMIN_PAGE),
+    ("POST", "/admin/libraries/{isil}/closures"): Call(FORM, form={}),
+    ("POST", "/admin/libraries/{isil}/closures/{closure_id}/delete"): Call(FORM, form={}, fresh_closure=True),
+    ("POST", "/admin/libraries/{isil}/details"): Call(FORM, form={}),
+    ("POST", "/admin/libraries/{isil}/policy"): Call(FORM, form={}),
+    ("POST", "/admin/libraries/{isil}/users"): Call(FORM, form={}),
+    ("POST", "/admin/libraries/{isil}/users/{username}/password"): Call(FORM, form={}),
+    # the patron's pages: a patron session (card and PIN), never a staff login
+    ("GET", "/patron/login"): Call(EVERYONE),  # reads no token: a patron session is sent on to /patron
+    ("POST", "/patron/login"): Call(EVERYONE, form={"card_number": "0", "pin": "0000"}),
+    ("GET", "/patron/search"): Call(PATRON),
+    ("GET", "/patron/ask/{record_id}"): Call(PATRON),
+    ("POST", "/patron/ask/{record_id}"): Call(FORM, form={}, refusals=FORM_AGAIN),
+    ("POST", "/patron/requests/{request_id}/cancel"): Call(FORM, form={}),
+    # staff work pages
+    ("GET", "/staff/labels"): Call(STAFF_PAGE),
+    ("GET", "/staff/patron-pin"): Call(STAFF_PAGE),
+    ("POST", "/staff/patron-pin"): Call(
+        FORM, form={"card_number": CARD, "pin": "4321", "pin_again": "4321"}, refusals=FORM_AGAIN
+    ),
+    ("GET", "/staff/queues/{key}"): Call(STAFF_PAGE),
+    ("POST", "/staff/queues/{key}/bulk"): Call(FORM, form={}),
+    ("POST", "/staff/queues/{key}/scan"): Call(FORM, form={}),
+    ("GET", "/staff/requests/new"): Call(STAFF_PAGE, path="/staff/requests/new?record={record_pk}"),
+    ("POST", "/staff/requests/new"): Call(
+        FORM, form={"record": "{record_pk}", "card_number": CARD}, refusals=FORM_AGAIN
+    ),
+    ("GET", "/staff/requests/{request_id}"): Call(REQUEST_PARTIES),
+    ("POST", "/staff/requests/{request_id}/actions/{action}"): Call(FORM, form={}),
+    ("POST", "/staff/requests/{request_id}/messages"): Call(FORM, form={}),
+    ("POST", "/staff/requests/{request_id}/rota/lenders"): Call(FORM, form={}),
+    ("POST", "/staff/requests/{request_id}/rota/move"): Call(FORM, form={}),
+    ("GET", "/staff/search"): Call(STAFF_PAGE),
+    ("GET", "/staff/slips"): Call(STAFF_PAGE),
 }
 
 
@@ -267,6 +339,17 @@ def test_every_route_has_an_access_rule() -> None:
     assert not stale, f"rules for routes that no longer exist: {stale}"
 
 
+def _patron_session(app: FastAPI) -> str:
+    # A client of its own logs in: the matrix's shared client must hold no session cookie, or every
+    # role would pass the patron's pages with it. The patron role sends the cookie as a header.
+    with TestClient(app) as own:
+        answer = log_in_patron(own, DEMO_PATRON_CARD, DEMO_PATRON_PIN)
+        assert answer.status_code == 303, answer.text
+        cookie = own.cookies.get(SESSION_COOKIE)
+    assert cookie, "the patron login set no session cookie"
+    return cookie
+
+
 @dataclass(frozen=True)
 class World:
     """The module's hub: a request from København to one lender, a body with its coordinator."""
@@ -283,6 +366,12 @@ def world(hostile_db: Database, hostile_app: FastAPI) -> Iterator[World]:
         record = Record(record_id="matrix-1", title="Matrixbogen", year=2001, creators=("Ærø, Søren",))
         upserted = upsert_record(session, record, [Holding(LENDER, copies=1, available=1)])
         add_patron(session, PatronIn(card_number=CARD, name="Søren Ærø", home_library=REQUESTER))
+        # A staff user of the library admin's library: the user the user-administration routes manage.
+        add_user(
+            session, username=MANAGED, password="matrix-pass-1", role=Role.STAFF, library_isil=ADMINS_LIBRARY
+        )
+        issue_token(session, MANAGED, "matrix")
+        token_id = list_tokens(session, MANAGED)[0].id
         peer_token = issue_peer_token(session, "SE-L")
         users = {
             "requester_staff": "kbh",
@@ -300,7 +389,7 @@ def world(hostile_db: Database, hostile_app: FastAPI) -> Iterator[World]:
         assert coordinator is not None
         coordinator_id = coordinator.id
     credentials["anonymous"] = {}
-    credentials["patron"] = {"Authorization": f"Bearer {CARD}"}
+    credentials["patron"] = {"Cookie": f"{SESSION_COOKIE}={_patron_session(hostile_app)}"}
     credentials["peer"] = {"Authorization": f"Bearer {peer_token}"}
     record_pk = upserted.record_pk
     with TestClient(hostile_app, raise_server_exceptions=False) as client:
@@ -376,6 +465,10 @@ def world(hostile_db: Database, hostile_app: FastAPI) -> Iterator[World]:
             "group_id": str(group.json()["body"]["id"]),
             "move": "resign",
             "step": "invitations",
+            "username": MANAGED,
+            "token_id": str(token_id),
+            "key": "to_answer",
+            "record_id": str(record_pk),
         }
         yield World(client=client, credentials=credentials, ids=ids)
 
@@ -417,7 +510,7 @@ def test_role_route_matrix(route: tuple[str, str], role: str, world: World) -> N
     if call.json is not None:
         kwargs["json"] = _fill(call.json, ids)
     elif call.form is not None:
-        kwargs["data"] = call.form
+        kwargs["data"] = {name: _path(value, ids) for name, value in call.form.items()}
     response = world.client.request("GET" if method == "MOUNT" else method, path, **kwargs)
     assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
     to_login = response.status_code in (302, 303) and "/login" in response.headers.get("location", "")
@@ -436,3 +529,21 @@ def test_role_route_matrix(route: tuple[str, str], role: str, world: World) -> N
 def test_unrelated_staff_cannot_learn_that_a_request_exists(world: World) -> None:
     path = f"/api/v1/requests/{world.ids['request_id']}"
     assert world.client.get(path, headers=world.credentials["unrelated_staff"]).status_code == 404
+
+
+def test_a_patron_cannot_cancel_another_patrons_request(world: World, hostile_app: FastAPI) -> None:
+    # The matrix posts forms without a CSRF token; here the demo patron sends a good one, for the
+    # world's request (another patron's): the same 404 as for no request, and the request stands.
+    path = f"/api/v1/requests/{world.ids['request_id']}"
+    before = world.client.get(path, headers=world.credentials["requester_staff"]).json()["state"]
+    with TestClient(hostile_app, raise_server_exceptions=False) as own:
+        assert log_in_patron(own, DEMO_PATRON_CARD, DEMO_PATRON_PIN).status_code == 303
+        token = csrf_from(own, "/patron")
+        answer = own.post(
+            f"/patron/requests/{world.ids['request_id']}/cancel",
+            data={"csrf_token": token},
+            follow_redirects=False,
+        )
+    assert answer.status_code == 404, answer.text[:300]
+    after = world.client.get(path, headers=world.credentials["requester_staff"]).json()
+    assert after["state"] == before != "cancelled"
