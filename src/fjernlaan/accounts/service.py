@@ -246,7 +246,10 @@ def _revoke(session: Session, row: ApiTokenRow) -> None:
     row.revoked = True
     session.flush()
     with _token_lock:
-        _token_cache.pop((_bind_key(session), row.token_hash), None)
+        # Every engine of this process that cached the token forgets it (a key's engine id may even
+        # have been reused by another engine since).
+        for key in [key for key in _token_cache if key[1] == row.token_hash]:
+            del _token_cache[key]
 
 
 def _user(session: Session, username: str) -> UserRow:

@@ -114,9 +114,9 @@ def test_bad_rows_are_skipped_and_reported_with_their_position(database_file: Pa
     code, out, err = invoke("libraries", "import", str(source))
     assert code == 0
     assert "created 2" in out and "skipped 3" in out
-    assert "row 2: isil" in err
-    assert "row 4: central_isil: no library with ISIL DK-999999" in err
-    assert "row 5: type" in err
+    assert "row 2 (line 3): isil" in err
+    assert "row 4 (line 5): central_isil: no library with ISIL DK-999999" in err
+    assert "row 5 (line 6): type" in err
 
 
 def test_a_file_that_is_not_json_fails_clearly(database_file: Path, tmp_path: Path) -> None:

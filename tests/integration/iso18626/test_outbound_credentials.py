@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.directory import service as directory
@@ -39,6 +40,7 @@ def queue(db: Database, isil: str, key: str) -> int:
             message=minimal_request(Version.V2021),
             ordering_key=key,
             idempotency_key=key,
+            now=SYSTEM_CLOCK.now(),  # `due()` reads the time back from the row
         )
         assert row is not None
         return row.id

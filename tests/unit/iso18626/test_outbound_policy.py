@@ -107,7 +107,6 @@ def test_the_connection_goes_to_the_checked_address_with_tls_on_the_name() -> No
         "https://93.184.215.14:8443/iso/18626?x=1",
         {"sni_hostname": "peer.example"},
     )
-    six = CheckedEndpoint(
-        "http://peer.example/x", "http", "peer.example", ipaddress.ip_address("2001:db8::1")
-    )
-    assert pinned_request(six) == ("http://[2001:db8::1]/x", {})
+    six_address = ipaddress.ip_address("2001:db8::1")
+    six = CheckedEndpoint("http://peer.example/x", "http", "peer.example", (six_address,))
+    assert pinned_request(six, six_address) == ("http://[2001:db8::1]/x", {})
