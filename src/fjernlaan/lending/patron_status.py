@@ -24,7 +24,7 @@ class PatronStatus(StrEnum):
     BEING_PROCESSED = "Being processed"
     ON_ITS_WAY = "On its way"
     READY_FOR_PICKUP = "Ready for pickup"
-    ON_LOAN = "On loan"
+    ON_LOAN = "On loan to you"
     RETURNED = "Returned"
     NOT_AVAILABLE = "Not available"
     CANCELLED = "Cancelled"
