@@ -415,7 +415,7 @@ class PinIn(BaseModel):
     summary="Set a patron's PIN for self-service login (home library staff only)",
 )
 def set_patron_pin(
-    isil: Annotated[str, Path()],
+    isil: Annotated[str, Path(max_length=16)],
     card_number: Annotated[str, Path(max_length=64)],
     body: PinIn,
     session: SessionDep,
