@@ -50,7 +50,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "FJERNLAAN_HOST": "127.0.0.1",
     }
     cli = [sys.executable, "-m", "fjernlaan.cli"]
-    subprocess.run([*cli, "demo", "--records", "0", "--no-requests"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "demo", "--records", "0", "--no-requests"], env=env, check=True, capture_output=True
+    )
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
