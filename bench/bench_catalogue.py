@@ -116,14 +116,14 @@ class _Raw:
 def _run(label: str, url: str, marc: Path, raw: _Raw) -> None:
     from fastapi.testclient import TestClient
 
+    from fjernlaan.app.demo import seed_demo
+    from fjernlaan.app.factory import create_app
+    from fjernlaan.app.migrate import upgrade
     from fjernlaan.catalogue.importer import import_marc
     from fjernlaan.clock import SYSTEM_CLOCK
     from fjernlaan.db.engine import make_engine
-    from fjernlaan.db.migrate import upgrade
     from fjernlaan.db.uow import Database
-    from fjernlaan.demo import seed_demo
     from fjernlaan.settings import Settings
-    from fjernlaan.web.app import create_app
 
     database = Database(make_engine(url))
     upgrade(database.engine)

@@ -26,15 +26,15 @@ from sqlalchemy import Table, insert, text
 from bench.databases import postgres_schema
 from bench.hub_process import free_port, serve
 from fjernlaan.accounts.service import authenticate
+from fjernlaan.app.areas import install_areas
+from fjernlaan.app.demo import seed_demo
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
-from fjernlaan.demo import seed_demo
 from fjernlaan.lending import work
 from fjernlaan.lending.queues import QUEUES, Party
 from fjernlaan.lending.store import RequestRow
-from fjernlaan.plugins import load_plugins
 
 QUICK = os.environ.get("FJERNLAAN_BENCH_QUICK") == "1"
 OPEN = 1_000 if QUICK else 10_000
@@ -139,7 +139,7 @@ def _p(values: list[float], q: float) -> float:
 
 
 def _run(label: str, url: str) -> None:
-    load_plugins()  # the other areas' counts join the query, as in the server
+    install_areas()  # the other areas' counts join the query, as in the server
     db = _prepare(url)
     with db.unit_of_work() as session:
         principal = authenticate(session, "kbh", "fjernlaan-kbh")

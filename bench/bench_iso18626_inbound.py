@@ -42,17 +42,16 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import select
 
-import fjernlaan.iso18626.handlers
-import fjernlaan.lending.peering  # noqa: F401  (registers the outbound glue)
 from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
+from fjernlaan.app.areas import install_areas
+from fjernlaan.app.demo import seed_demo
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import _WriterLock, make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
-from fjernlaan.demo import seed_demo
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.iso18626 import model as iso
 from fjernlaan.iso18626 import service
@@ -445,6 +444,7 @@ def _run(label: str) -> None:
 
 def main() -> None:
     """Run on SQLite (and PostgreSQL when configured) and print the figures."""
+    install_areas()  # the handlers and the outbound glue, as in the server
     _run("SQLite")
     if os.environ.get("FJERNLAAN_BENCH_POSTGRES_URL"):
         _run("PostgreSQL")

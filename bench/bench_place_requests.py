@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 from bench.databases import postgres_schema
 from bench.hub_process import free_port, process_tree_cpu_seconds, serve
 from fjernlaan.accounts.service import PatronIn, add_patron, issue_token
+from fjernlaan.app.demo import seed_demo
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
-from fjernlaan.demo import seed_demo
 
 CLIENTS = 20
 WARMUP_SECONDS = 2.0

@@ -9,10 +9,10 @@ import time
 from datetime import date
 from pathlib import Path
 
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import holdings_for_record, upsert_record
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.calendar import calendar_for
 from fjernlaan.directory.model import Library, LibraryType, Region

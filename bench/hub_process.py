@@ -37,7 +37,7 @@ def serve(url: str, port: int, workers: int, *, attempts: int = 300) -> subproce
         "FJERNLAAN_LOGIN_RATE_LIMIT_PER_ADDRESS": "1000000/second",
     }
     command = [
-        *(sys.executable, "-m", "fjernlaan.cli", "serve", "--port", str(port)),
+        *(sys.executable, "-m", "fjernlaan.app.cli", "serve", "--port", str(port)),
         *("--workers", str(workers), "--no-access-log"),
     ]
     log = open(Path(tempfile.gettempdir()) / f"fjernlaan-bench-{port}.log", "wb")  # noqa: SIM115

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from fjernlaan.accounts import service as accounts_service
+from fjernlaan.app.migrate import upgrade
+from fjernlaan.app.tables import metadata
 from fjernlaan.clock import SYSTEM_CLOCK, FixedClock
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
-from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
 from fjernlaan.settings import Settings
 from support import (
@@ -35,6 +35,16 @@ from support import (
 # Test peers, SMTP servers and hubs listen on loopback over plain http: allow such ISO 18626 endpoints
 # in every Settings the tests build and every process they start (production refuses them).
 os.environ.setdefault("FJERNLAAN_ISO18626_ALLOW_LOCAL_ENDPOINTS", "true")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _areas_installed() -> None:
+    # Every process of the hub wires its areas before it serves or works (`create_app`, the worker's
+    # pass); tests that call a service directly get the same wiring (ISO 18626 handlers, the outbound
+    # glue, the dashboard's counts) from the start.
+    from fjernlaan.app.areas import install_areas
+
+    install_areas()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -90,7 +100,7 @@ def db(migrated_database: Database) -> Iterator[Database]:
 @pytest.fixture
 def seeded(db: Database) -> Database:
     """The empty database with the demo network (libraries, policies, closures, users) seeded."""
-    from fjernlaan.demo import seed_demo
+    from fjernlaan.app.demo import seed_demo
 
     with db.unit_of_work() as session:
         seed_demo(session, SYSTEM_CLOCK)  # dated relative to the real (or faked) today, like `make run`
@@ -106,8 +116,8 @@ def clock() -> FixedClock:
 @pytest.fixture
 def app(seeded: Database, clock: FixedClock) -> FastAPI:
     """The hub's web app on the seeded database, on the test's `clock`."""
+    from fjernlaan.app.factory import create_app
     from fjernlaan.settings import Settings
-    from fjernlaan.web.app import create_app
 
     return create_app(
         Settings(database_url="sqlite://", secret_key="test-secret"), database=seeded, clock=clock

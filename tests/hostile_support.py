@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
+from fjernlaan.app.tables import metadata
 from fjernlaan.clock import SYSTEM_CLOCK, today
-from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
 
 

@@ -3,7 +3,7 @@
 `log_in_patron(client, card, pin)` logs a TestClient in as a patron through `/patron/login`, as a
 browser does (the form's CSRF token, then the card and PIN); the client then holds a patron session.
 `csrf_from(client, path)` reads the CSRF token of the form on a page, for posting to page routes.
-The demo patrons (`fjernlaan.demo.DEMO_PATRONS`) are seeded with the `seeded` fixture: the first is
+The demo patrons (`fjernlaan.app.demo.DEMO_PATRONS`) are seeded with the `seeded` fixture: the first is
 card 1000000001, PIN 1234, at DK-710100.
 """
 

@@ -60,7 +60,7 @@ def hub_url(tmp_path_factory: pytest.TempPathFactory, hub_database_url: str) -> 
         "FJERNLAAN_PORT": str(port),
         "FJERNLAAN_HOST": "127.0.0.1",
     }
-    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
     subprocess.run([*cli, "demo", "--records", "0"], env=env, check=True, capture_output=True)
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

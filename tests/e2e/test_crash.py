@@ -26,7 +26,7 @@ from fjernlaan.db.outbox import OutboxMessage
 from support import BACKENDS, RecordingSmtpHandler, drop_postgres_schema, free_port, require_postgres
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "fjernlaan.cli"]
+CLI = [sys.executable, "-m", "fjernlaan.app.cli"]
 CLIENTS = 3
 KILL_AFTER = 12  # acknowledged give-ups before the kill (the load goes on while it happens)
 # Where a request may be after the load: each has a next step (or is finished and its patron told).

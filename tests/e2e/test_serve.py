@@ -32,7 +32,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[st
         "FJERNLAAN_PORT": str(port),
         "FJERNLAAN_HOST": "127.0.0.1",
     }
-    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([*cli, "demo"], env=env, check=True, capture_output=True)
     token = subprocess.run(

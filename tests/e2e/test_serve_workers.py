@@ -33,7 +33,7 @@ def _free_port() -> int:
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = _free_port()
     env = {**os.environ, "FJERNLAAN_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
-    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(
@@ -144,7 +144,7 @@ def test_a_second_hub_on_the_same_port_is_refused_at_once(
     _, port = served
     env = {**os.environ, "FJERNLAAN_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
     second = subprocess.run(
-        [sys.executable, "-m", "fjernlaan.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "fjernlaan.app.cli", "serve", "--port", str(port), "--workers", "2"],
         env=env,
         capture_output=True,
         text=True,

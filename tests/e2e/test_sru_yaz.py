@@ -34,7 +34,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "FJERNLAAN_HOST": "127.0.0.1",
         "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
     }
-    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
     subprocess.run([*cli, "demo", "--records", "300"], env=env, check=True, capture_output=True)
     log = (folder / "serve.log").open("w")
     server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -109,7 +109,7 @@ class Hub:
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `fjernlaan ARGS` against this hub's database; its standard output."""
         result = subprocess.run(
-            [sys.executable, "-m", "fjernlaan.cli", *args],
+            [sys.executable, "-m", "fjernlaan.app.cli", *args],
             env=self.env,
             input=stdin,
             capture_output=True,
@@ -127,7 +127,7 @@ class Hub:
         with log.open("wb") as out:
             self.processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "fjernlaan.cli", *args],
+                    [sys.executable, "-m", "fjernlaan.app.cli", *args],
                     env={**self.env, **(env or {})},
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -49,7 +49,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "FJERNLAAN_PORT": str(port),
         "FJERNLAAN_HOST": "127.0.0.1",
     }
-    cli = [sys.executable, "-m", "fjernlaan.cli"]
+    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
     subprocess.run(
         [*cli, "demo", "--records", "0", "--no-requests"], env=env, check=True, capture_output=True
     )
@@ -151,8 +151,8 @@ def _act_as_borrower(hub: Hub, request_id: int, action: str) -> None:
 
 
 def _run_outbox(hub: Hub, smtp_port: int) -> None:
+    from fjernlaan.app.worker import run_once
     from fjernlaan.clock import SYSTEM_CLOCK
-    from fjernlaan.jobs import run_once
     from fjernlaan.settings import Settings
 
     db = _database(hub)

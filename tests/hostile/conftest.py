@@ -18,7 +18,7 @@ from hostile_support import empty_all_tables as _empty
 @pytest.fixture(scope="module")
 def hostile_db(migrated_database: Database) -> Iterator[Database]:
     """The demo network, seeded once for the module (SQLite and PostgreSQL)."""
-    from fjernlaan.demo import seed_demo
+    from fjernlaan.app.demo import seed_demo
 
     _empty(migrated_database)
     with migrated_database.unit_of_work() as session:
@@ -30,7 +30,7 @@ def hostile_db(migrated_database: Database) -> Iterator[Database]:
 @pytest.fixture(scope="module")
 def hostile_app(hostile_db: Database) -> FastAPI:
     """The hub's app on the module's database."""
-    from fjernlaan.web.app import create_app
+    from fjernlaan.app.factory import create_app
 
     return create_app(
         Settings(database_url="sqlite://", secret_key="test-secret"),

@@ -29,13 +29,13 @@ from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import Role
 from fjernlaan.accounts.service import PatronIn, add_patron, add_user, find_user, issue_token, list_tokens
+from fjernlaan.app.factory import create_app
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.iso18626.service import issue_peer_token
 from fjernlaan.settings import Settings
-from fjernlaan.web.app import create_app
 from fjernlaan.web.csrf import SESSION_COOKIE
 from hostile_support import days_ahead
 from patron_helpers import csrf_from, log_in_patron

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from fjernlaan.app.factory import create_app
 from fjernlaan.catalogue.importer import import_holdings, import_marc, parse_holdings_feed
 from fjernlaan.catalogue.marc import MarcFormatError
 from fjernlaan.db.uow import Database
@@ -28,7 +29,6 @@ from fjernlaan.directory.service import import_libraries, parse_rows
 from fjernlaan.errors import DomainError
 from fjernlaan.limits import INT_MAX, REQUEST_BODY_MAX_BYTES
 from fjernlaan.settings import Settings
-from fjernlaan.web.app import create_app
 from hostile_support import row_counts
 
 BIG = 2**63  # the integer that overflowed 16 routes

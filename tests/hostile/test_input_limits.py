@@ -15,15 +15,15 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, text
 
+from fjernlaan.app.factory import create_app
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.directory.service import import_libraries, parse_rows, to_csv
 from fjernlaan.fields import Fee, Isil, Name, SaneDate, Text
 from fjernlaan.limits import spreadsheet_safe, text_problem
 from fjernlaan.network import atom, calendar_feed
 from fjernlaan.network.model import Body, BodyKind, Meeting, MeetingSession, Minutes
 from fjernlaan.settings import Settings
-from fjernlaan.web.app import create_app
 from support import BACKENDS, drop_postgres_schema, new_postgres_schema_engine, require_postgres
 
 

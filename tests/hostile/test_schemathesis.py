@@ -15,8 +15,8 @@ import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
 
+from fjernlaan.app.factory import create_app
 from fjernlaan.settings import Settings
-from fjernlaan.web.app import create_app
 
 EXAMPLES_PER_OPERATION = 25
 

@@ -1,8 +1,9 @@
 """The inbound ISO 18626 handlers: what each message a peer posts does to an ILL request.
 
-Registered with :func:`fjernlaan.iso18626.service.register_handler` on import (listed in
-``fjernlaan.plugins.PLUGIN_MODULES``). Each runs inside the savepoint the service opens: a refusal
-(``DomainError``, or the errors returned) undoes everything it did and answers ERROR.
+Listed by message kind in ``iso18626/install.py``, whose hooks the composition root registers with
+:func:`fjernlaan.iso18626.service.register_prepared_handler`. Each runs inside the savepoint the
+service opens: a refusal (``DomainError``, or the errors returned) undoes everything it did and answers
+ERROR.
 
 * ``request`` — a peer borrows from the network: a new ILL request with the peer as requesting
   library, routed by the rota builder (a catalogue match by ISBN, ISSN or record id; otherwise a
@@ -57,12 +58,10 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
 )
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
-from fjernlaan.iso18626.service import failed_messages_query, register_prepared_handler
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import peering, work
+from fjernlaan.lending import peering
 from fjernlaan.lending import service as lending
 from fjernlaan.settings import get_settings
-from fjernlaan.web.i18n import N_
 
 
 def _unknown(element: str, value: str, why: str) -> ErrorData:
@@ -387,16 +386,3 @@ def handle_supplying_agency_message(
         links=prepared.links if prepared is not None else None,
     )
     return ()
-
-
-register_prepared_handler("request", prepare_request, handle_request)
-register_prepared_handler(
-    "requestingAgencyMessage", prepare_requesting_agency_message, handle_requesting_agency_message
-)
-register_prepared_handler(
-    "supplyingAgencyMessage", prepare_supplying_agency_message, handle_supplying_agency_message
-)
-
-
-# The staff dashboard's "needs attention": messages to peers that failed for good, counted in its query.
-work.add_extra_count(work.FAILED_ISO18626, N_("Failed ISO 18626 messages"), failed_messages_query)

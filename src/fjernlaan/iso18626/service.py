@@ -93,7 +93,6 @@ from fjernlaan.iso18626.store import (
     secret_matches,
     token_matches,
 )
-from fjernlaan.jobs import register_sender
 from fjernlaan.outbound_policy import EndpointRefused, pinned_request, resolve_endpoint
 from fjernlaan.settings import Settings
 from fjernlaan.ttl_cache import TtlCache
@@ -1113,6 +1112,3 @@ def send_to_peer(settings: Settings, payload: dict[str, Any], destination: str, 
     if response.status_code >= 300:
         raise PeerDeliveryError(f"HTTP {response.status_code} from {destination}: {response.text[:500]}")
     check_confirmation(response.content, str(payload.get("kind") or "") or None)
-
-
-register_sender(CHANNEL, send_to_peer)

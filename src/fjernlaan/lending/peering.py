@@ -5,10 +5,11 @@
   the rota builder routes it like any other.
 * :func:`apply_rule` — a peer's message applies a :class:`~fjernlaan.iso18626.lifecycle.Rule`
   (bridge steps, the main action, follow-ups) as role ``peer``; nothing changes when it is illegal.
-* :func:`after_apply` (registered with :func:`fjernlaan.lending.service.on_apply`) — every applied
-  action on a request a peer takes part in queues the matching ISO 18626 message in the same
-  transaction: a ``request`` when an attempt starts at a peer, ``requestingAgencyMessage``s for our
-  borrowing library's actions, ``supplyingAgencyMessage``s to a peer that borrows from us.
+* :func:`after_apply` (hooked to :func:`fjernlaan.lending.service.on_apply` by
+  ``iso18626/install.py``) — every applied action on a request a peer takes part in queues the
+  matching ISO 18626 message in the same transaction: a ``request`` when an attempt starts at a peer,
+  ``requestingAgencyMessage``s for our borrowing library's actions, ``supplyingAgencyMessage``s to a
+  peer that borrows from us.
 
 Privacy: nothing of the patron (name, card, e-mail) is ever written into a message to a peer.
 """
@@ -495,6 +496,3 @@ def after_apply(
     send_supplying(
         session, requester_link, row.id, reason_for_message, status, answer, new.due_date, now, note
     )
-
-
-lending.on_apply(after_apply)

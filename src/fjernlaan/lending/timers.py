@@ -1,4 +1,5 @@
-"""Lending's timers, run by the worker on every pass (`fjernlaan worker`, `jobs.run_once`).
+"""Lending's timers, run by the worker on every pass (`fjernlaan worker`, `fjernlaan.app.worker.run_once`;
+the list, in run order, is `TIMERS` in `lending/install.py`).
 
 * no answer by the lender's deadline (working days on its calendar) → the attempt is Unfilled
   ("no answer") and the request moves on;
@@ -25,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.errors import DomainError
-from fjernlaan.jobs import register_timer
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service
 from fjernlaan.lending.store import AttemptRow, RequestRow
@@ -270,15 +270,3 @@ def lender_digest(session: Session, now: datetime) -> int:
 
 def _digest_key(isil: str, day: date) -> str:
     return f"lending:digest:{isil}:{day.isoformat()}"
-
-
-# Registered when the worker loads the areas' timers (fjernlaan/timers.py). Names sort in run order:
-# a lender's missed deadline moves the request on before need-before ends it, and reminders follow
-# the overdue marking of the same pass.
-register_timer("lending.1_no_answer", no_answer)
-register_timer("lending.2_need_before", need_before)
-register_timer("lending.3_overdue", overdue)
-register_timer("lending.4_overdue_reminders", overdue_reminders)
-register_timer("lending.5_pickup_window", pickup_window)
-register_timer("lending.6_lender_digest", lender_digest)
-register_timer("lending.7_due_soon", due_soon)

@@ -124,7 +124,7 @@ WORKING_GROUP_TASKS = (
 
 
 class Report(Protocol):
-    """Counts what the seeding created (fjernlaan.demo.DemoReport)."""
+    """Counts what the seeding created (fjernlaan.app.demo.DemoReport)."""
 
     def add(self, kind: str, n: int = 1) -> None:
         """Count n more created things of this kind."""

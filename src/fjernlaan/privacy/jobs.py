@@ -1,4 +1,4 @@
-"""The worker's erasure job: importing this module registers it (`fjernlaan/timers.py` does)."""
+"""The worker's erasure job (listed in `privacy/install.py`; the worker runs it on every pass)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from fjernlaan.jobs import register_job
 from fjernlaan.privacy.service import erase
 from fjernlaan.settings import Settings
 
@@ -15,6 +14,3 @@ def erase_due(session: Session, now: datetime, settings: Settings) -> int:
     """Erase the patron data of requests that ended more than the retention period ago; returns how
     many requests were anonymised. A pass with nothing due reads two indexed ranges and writes nothing."""
     return erase(session, now, settings.patron_data_retention_days).requests
-
-
-register_job("privacy.erase", erase_due)

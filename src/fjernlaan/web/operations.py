@@ -10,8 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from fjernlaan.accounts.model import require_role
-from fjernlaan.db.outbox import OutboxMessage
-from fjernlaan.jobs import retry_message
+from fjernlaan.db.outbox import OutboxMessage, retry_message
 from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 

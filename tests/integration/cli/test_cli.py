@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fjernlaan.cli import app
+from fjernlaan.app.cli import app
 from fjernlaan.settings import get_settings
 
 runner = CliRunner()
@@ -204,13 +204,13 @@ def test_peers_outbound_token_clear_falls_back_to_the_hub_setting(database_file:
 
 
 def test_python_dash_m_knows_every_command_including_the_last_defined() -> None:
-    # `python -m fjernlaan.cli` runs the module as a script: commands defined below its
+    # `python -m fjernlaan.app.cli` runs the module as a script: commands defined below its
     # `if __name__ == "__main__"` line would be missing (peers and requests once were).
     import subprocess
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-m", "fjernlaan.cli", "peers", "set", "--help"],
+        [sys.executable, "-m", "fjernlaan.app.cli", "peers", "set", "--help"],
         capture_output=True,
         text=True,
         check=False,
@@ -222,7 +222,7 @@ def test_python_dash_m_knows_every_command_including_the_last_defined() -> None:
 def test_patrons_set_pin_reads_the_pin_from_standard_input(database_file: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from fjernlaan.web.app import create_app
+    from fjernlaan.app.factory import create_app
     from patron_helpers import log_in_patron
 
     invoke("demo", "--records", "0", "--no-requests")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from fjernlaan.accounts.service import principal_for_token
-from fjernlaan.cli import app
+from fjernlaan.app.cli import app
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from fjernlaan.accounts.service import PatronIn, add_patron
+from fjernlaan.app.tables import metadata
 from fjernlaan.db.backup import backup, restore
-from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.errors import DomainError

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+from fjernlaan.app.migrate import current, downgrade, include_object, upgrade
+from fjernlaan.app.tables import metadata
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import current, downgrade, include_object, upgrade
-from fjernlaan.db.tables import metadata
 from support import BACKENDS, drop_postgres_schema, new_postgres_schema_engine, require_postgres
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from fjernlaan.app.worker import claim_due_messages
 from fjernlaan.db.outbox import OutboxMessage, backoff, enqueue
 from fjernlaan.db.uow import Database
-from fjernlaan.jobs import claim_due_messages
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # given to the code, never compared with the wall clock
 

@@ -18,8 +18,6 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-import fjernlaan.iso18626.handlers
-import fjernlaan.lending.peering  # noqa: F401  (registers the outbound glue)
 from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage

@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import fjernlaan.iso18626.handlers
-import fjernlaan.lending.peering  # noqa: F401  (registers the outbound glue)
 from fjernlaan.accounts.model import Principal, Role
 from fjernlaan.accounts.service import PatronIn, add_patron
 from fjernlaan.catalogue.model import Holding, Record

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from fjernlaan.app.worker import run_once
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
@@ -25,7 +26,6 @@ from fjernlaan.iso18626.model import (
     Version,
 )
 from fjernlaan.iso18626.quirks import Peer, PeerProfile, ReShareMarker, ReShareNote, should_send_unfilled
-from fjernlaan.jobs import run_once
 from fjernlaan.settings import Settings
 from iso18626_examples import T0, full_requesting_agency_message, minimal_request
 from iso18626_peers import HttpPeer

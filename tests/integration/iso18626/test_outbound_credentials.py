@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from fjernlaan.app.worker import run_once
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
@@ -13,7 +14,6 @@ from fjernlaan.directory.schemas import LibraryPatch
 from fjernlaan.directory.store import LibraryRow
 from fjernlaan.iso18626 import service
 from fjernlaan.iso18626.model import Version
-from fjernlaan.jobs import run_once
 from fjernlaan.settings import Settings
 from iso18626_examples import minimal_request
 from iso18626_peers import HttpPeer

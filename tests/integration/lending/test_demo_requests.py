@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from fjernlaan.app.demo import DemoReport, seed_patrons
 from fjernlaan.clock import FixedClock
 from fjernlaan.db.uow import Database
-from fjernlaan.demo import DemoReport, seed_patrons
 from fjernlaan.lending.demo import seed_requests
 from fjernlaan.lending.service import clear_caches
 from fjernlaan.lending.store import AttemptRow, RequestRow

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from fjernlaan.accounts.service import PatronIn, add_patron
+from fjernlaan.app.tables import metadata
+from fjernlaan.app.worker import run_once
 from fjernlaan.db.outbox import enqueue
-from fjernlaan.db.tables import metadata
 from fjernlaan.db.uow import Database
 from fjernlaan.iso18626.store import InboundMessageRow, RequestLinkRow
-from fjernlaan.jobs import run_once
 from fjernlaan.lending.store import RequestRow
 from fjernlaan.privacy.service import erase
 from fjernlaan.settings import Settings

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fjernlaan.accounts.service import PatronIn, add_patron
-from fjernlaan.jobs import run_once
+from fjernlaan.app.worker import run_once
 from fjernlaan.settings import Settings
 from support import RecordingSmtpHandler
 

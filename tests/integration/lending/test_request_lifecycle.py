@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from fjernlaan.jobs import run_once
+from fjernlaan.app.worker import run_once
 from fjernlaan.settings import Settings
 from support import RecordingSmtpHandler
 

@@ -11,9 +11,9 @@ import icalendar
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from fjernlaan.app.worker import run_once
 from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.uow import Database
-from fjernlaan.jobs import run_once
 from fjernlaan.network import service
 from fjernlaan.network.demo import FORUM_NAME, NETWORK_NAME, WORKING_GROUP_NAME
 from fjernlaan.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from fjernlaan.cli import app
+from fjernlaan.app.cli import app
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.network import service

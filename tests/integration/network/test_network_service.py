@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from fjernlaan.app.worker import run_once
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import Conflict
-from fjernlaan.jobs import run_once
 from fjernlaan.network import service
 from fjernlaan.network.model import ActionItemStatus, AttendanceMark, BodyKind, MembershipStatus
 from fjernlaan.settings import Settings

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage
+from fjernlaan.app.worker import run_once
+from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage, retry_message
 from fjernlaan.db.uow import Database
-from fjernlaan.jobs import retry_message, run_once
 from fjernlaan.notify.mail import Attachment
 from fjernlaan.notify.service import queue_email
 from fjernlaan.settings import Settings

@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from fjernlaan.accounts import service as accounts_service
+from fjernlaan.app.factory import create_app
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import ClosureRow, LibraryRow
 from fjernlaan.iso18626.store import InboundMessageRow
 from fjernlaan.settings import Settings
-from fjernlaan.web.app import create_app
 from patron_helpers import log_in_patron
 
 GENTOFTE = "DK-715700"

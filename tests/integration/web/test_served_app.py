@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from fjernlaan.web.app import create_app, create_served_app
+from fjernlaan.app.factory import create_app, create_served_app
 
 
 class _Node:

@@ -16,7 +16,7 @@ import sys
 import time
 from types import FrameType
 
-APP = "fjernlaan.web.app:create_served_app"
+APP = "fjernlaan.app.factory:create_served_app"
 
 
 def reuse_port_supported() -> bool:
@@ -65,7 +65,7 @@ def serve_many(host: str, port: int, workers: int, *, access_log: bool) -> int:
     # SO_REUSEPORT takes it between their starts. It never listens (the kernel would hand it
     # connections nobody accepts).
     guard = listening_socket(host, port, reuse_port=True, listen=False)
-    command = [sys.executable, "-m", "fjernlaan.cli", "serve", "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "fjernlaan.app.cli", "serve", "--host", host, "--port", str(port)]
     command += ["--workers", "1", "--reuse-port", "--access-log" if access_log else "--no-access-log"]
     children = [subprocess.Popen(command) for _ in range(workers)]
     stopping = False

@@ -1,4 +1,4 @@
-"""The worker: runs the areas' timers and sends the outbox, one pass at a time.
+"""The worker: runs the areas' timers and jobs and sends the outbox, one pass at a time.
 
 Safe to run in several processes at once: outbox rows are claimed with a lease (and `FOR UPDATE SKIP
 LOCKED` on PostgreSQL), and timers claim the rows they change the same way inside their own areas.
@@ -10,40 +10,23 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
+from fjernlaan.app.areas import AREAS, install_areas
+from fjernlaan.area import Job, Sender, Timer
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage, backoff
 from fjernlaan.db.uow import Database
-from fjernlaan.errors import Conflict, NotFound
 from fjernlaan.notify.smtp import send_email
 from fjernlaan.settings import Settings
 
 log = logging.getLogger("fjernlaan.worker")
 
-
-class Sender(Protocol):
-    """Delivers one payload to its destination; raises on failure so the message is retried.
-
-    ``db`` is for what the sender must read at sending time (a peer's current credentials, say), in a
-    short unit of work of its own: the outbox row is not locked while the sender waits on the network.
-    """
-
-    def __call__(self, settings: Settings, payload: dict[str, Any], destination: str, db: Database) -> None:
-        """Deliver ``payload`` to ``destination``."""
-
-
-Timer = Callable[[Session, datetime], int]
-"""Does one area's due work at the given clock inside a unit of work; returns how many things it did."""
-
-Job = Callable[[Session, datetime, Settings], int]
-"""A timer that also reads the hub's settings (the privacy erasure reads the retention period)."""
 
 LEASE = timedelta(minutes=5)
 
@@ -52,24 +35,13 @@ def _send_email(settings: Settings, payload: dict[str, Any], destination: str, d
     send_email(settings, payload)
 
 
-SENDERS: dict[str, Sender] = {"email": _send_email}
-TIMERS: dict[str, Timer] = {}
-JOBS: dict[str, Job] = {}
-
-
-def register_sender(channel: str, sender: Sender) -> None:
-    """Let an area deliver the outbox messages of its channel (e.g. `iso18626`)."""
-    SENDERS[channel] = sender
-
-
-def register_timer(name: str, timer: Timer) -> None:
-    """Let an area run due work on every worker pass."""
-    TIMERS[name] = timer
-
-
-def register_job(name: str, job: Job) -> None:
-    """Let an area run due work that needs the settings on every worker pass (after the timers)."""
-    JOBS[name] = job
+#: Outbox channel → sender: e-mail (the notify kit) and every area's channels.
+SENDERS: dict[str, Sender] = {"email": _send_email} | {
+    channel: sender for area in AREAS for channel, sender in area.senders.items()
+}
+#: Every area's timers, then its jobs; each runs in the order of its name.
+TIMERS: dict[str, Timer] = {name: timer for area in AREAS for name, timer in area.timers.items()}
+JOBS: dict[str, Job] = {name: job for area in AREAS for name, job in area.jobs.items()}
 
 
 @dataclass
@@ -180,9 +152,7 @@ def send_outbox(db: Database, settings: Settings, now: datetime, report: PassRep
 
 def run_once(db: Database, settings: Settings, now: datetime) -> PassReport:
     """One pass: every timer, then the outbox, at the moment `now` (the worker's clock gives it)."""
-    from fjernlaan.plugins import load_plugins  # late: plugin modules import this one
-
-    load_plugins()
+    install_areas()
     report = PassReport()
     for name, timer in sorted(TIMERS.items()):
         with db.unit_of_work() as session:
@@ -207,19 +177,3 @@ def run_forever(
         except Exception:  # a failed pass is logged and the next one tries again
             log.exception("worker pass failed")
         time.sleep(max(0.5, interval_seconds - (time.monotonic() - started)))
-
-
-def retry_message(session: Session, message_id: int, now: datetime) -> OutboxMessage:
-    """An operator's retry: a failed or waiting message is due again now."""
-    row = session.get(OutboxMessage, message_id)
-    if row is None:
-        raise NotFound(f"no outbox message {message_id}", field="message_id")
-    if row.status == "sent":
-        raise Conflict(f"outbox message {message_id} was already sent at {row.sent_at}")
-    row.status = "pending"
-    row.next_attempt_at = now
-    row.claimed_by = None
-    row.claimed_until = None
-    if row.attempts >= MAX_ATTEMPTS:
-        row.attempts = MAX_ATTEMPTS - 1
-    return row

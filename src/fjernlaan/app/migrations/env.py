@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from fjernlaan.db.migrate import include_object
-from fjernlaan.db.tables import metadata
+from fjernlaan.app.migrate import include_object
+from fjernlaan.app.tables import metadata
 
 config = context.config
 engine: Engine = config.attributes["engine"]

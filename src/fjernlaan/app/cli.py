@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from fjernlaan.accounts.model import Actor, Role
+from fjernlaan.app.migrate import upgrade
 from fjernlaan.clock import SYSTEM_CLOCK, Clock, today
 from fjernlaan.db.engine import make_engine
-from fjernlaan.db.migrate import upgrade
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import DomainError
 from fjernlaan.settings import get_settings
@@ -87,7 +87,7 @@ def demo(
 ) -> None:
     """Seed the demo network: libraries, policies, closures, users, patrons, a catalogue and requests in
     every staff queue (idempotent)."""
-    from fjernlaan.demo import DEMO_PATRONS, seed_demo
+    from fjernlaan.app.demo import DEMO_PATRONS, seed_demo
     from fjernlaan.directory.demo import DEMO_USERS
 
     database = _database()
@@ -131,7 +131,7 @@ def serve(
     """Serve the hub over HTTP."""
     import uvicorn
 
-    from fjernlaan.web import serving
+    from fjernlaan.app import serving
 
     settings = get_settings()
     host = host or settings.host
@@ -467,7 +467,7 @@ def worker(
     """Run the timers (deadlines, reminders) and send the outbox (e-mail, ISO 18626)."""
     import logging
 
-    from fjernlaan.jobs import run_forever, run_once
+    from fjernlaan.app.worker import run_forever, run_once
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
@@ -513,7 +513,7 @@ def outbox_list(
 @outbox_app.command("retry")
 def outbox_retry(message_id: Annotated[int, typer.Argument(help="the message's id")]) -> None:
     """Make a waiting or failed message due again now."""
-    from fjernlaan.jobs import retry_message
+    from fjernlaan.db.outbox import retry_message
 
     try:
         with _database().unit_of_work() as session:
@@ -821,11 +821,6 @@ def peers_outbound_token(
     console.print(f"peer {view.library_isil}: token for posting to it {state}")
 
 
-# Last, after every command is defined: `python -m fjernlaan.cli` must know them all.
-if __name__ == "__main__":
-    app()
-
-
 privacy_app = typer.Typer(
     help="Patrons' personal data: erasure after the retention period.", no_args_is_help=True
 )
@@ -886,3 +881,8 @@ def restore_command(
     except DomainError as exc:
         raise _fail(exc.message) from exc
     console.print(f"restored the {database.dialect} database from {file}")
+
+
+# Last, after every command is defined: `python -m fjernlaan.app.cli` must know them all.
+if __name__ == "__main__":
+    app()

@@ -1,4 +1,4 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: the kit's middleware and pages around every area's routes."""
 
 from __future__ import annotations
 
@@ -14,42 +14,22 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from fjernlaan import __version__
-from fjernlaan.accounts.api import router as accounts_router
-from fjernlaan.accounts.patron_views import router as patron_login_pages
-from fjernlaan.accounts.views import router as accounts_pages
-from fjernlaan.catalogue.api import router as catalogue_router
-from fjernlaan.catalogue.sru import router as sru_router
-from fjernlaan.catalogue.views import router as catalogue_pages
+from fjernlaan import __version__, web
+from fjernlaan.app.areas import AREAS, install_areas
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
-from fjernlaan.directory.api import router as directory_router
-from fjernlaan.directory.views import router as directory_pages
-from fjernlaan.iso18626.api import FastIso18626
-from fjernlaan.iso18626.api import peers_router as iso18626_peers_router
-from fjernlaan.iso18626.api import router as iso18626_router
-from fjernlaan.lending.api import router as lending_router
-from fjernlaan.lending.labels import router as label_pages
-from fjernlaan.lending.overview import router as network_overview_pages
-from fjernlaan.lending.patron_views import router as patron_pages
-from fjernlaan.lending.views import router as lending_pages
-from fjernlaan.lending.work_views import router as work_pages
-from fjernlaan.network.api import feeds as network_feeds
-from fjernlaan.network.api import router as network_router
-from fjernlaan.network.views import router as network_pages
-from fjernlaan.plugins import load_plugins
-from fjernlaan.privacy.api import router as privacy_router
 from fjernlaan.settings import Settings, get_settings
+from fjernlaan.web import operations, pages
 from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
-from fjernlaan.web.operations import router as operations_router
-from fjernlaan.web.pages import router as pages_router
 from fjernlaan.web.passwords import PasswordGate
 from fjernlaan.web.ratelimit import RateLimiter
 from fjernlaan.web.security import SecurityHeaders
 
 log = logging.getLogger("fjernlaan")
+
+STATIC = Path(web.__file__).parent / "static"
 
 
 class Health(BaseModel):
@@ -89,7 +69,7 @@ def create_app(
     runs around serving (startup and shutdown). Every route takes the time from `clock` (the system
     clock unless a test gives a fixed one), through `app.state.clock` and `ClockDep`."""
     settings = settings or get_settings()
-    load_plugins()
+    install_areas()
     db = database or Database(make_engine(settings.database_url))
     app = FastAPI(
         title="fjernlaan",
@@ -121,30 +101,16 @@ def create_app(
             return problem(503, "Unhealthy", f"database unreachable: {type(exc).__name__}", "/health")
         return Health(status="ok", database=db.dialect, version=__version__)
 
-    app.include_router(directory_router)
-    app.include_router(accounts_router)
-    app.include_router(privacy_router)
-    app.include_router(lending_router)
-    app.include_router(catalogue_router)
-    app.include_router(sru_router)
-    app.include_router(operations_router)
-    app.include_router(iso18626_router)
-    app.include_router(iso18626_peers_router)
-    app.include_router(network_router)
-    app.include_router(network_feeds)
-    app.include_router(network_pages)
-    app.include_router(catalogue_pages)
-    app.include_router(lending_pages)
-    app.include_router(work_pages)
-    app.include_router(accounts_pages)
-    app.include_router(patron_login_pages)
-    app.include_router(patron_pages)
-    app.include_router(pages_router)
-    app.include_router(label_pages)
-    app.include_router(network_overview_pages)
-    app.include_router(directory_pages)
-    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    app.add_middleware(FastIso18626)
+    for area in AREAS:
+        for router in area.routers:
+            app.include_router(router)
+    # The kit's own pages and the operators' outbox routes.
+    app.include_router(operations.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for area in AREAS:
+        for middleware in area.middleware:
+            app.add_middleware(middleware)
     # Inside the header and proxy middleware (so a 413 carries the security headers), outside the
     # rest: bodies above the limit are refused with 413 before
     # any route (the ISO 18626 fast path included) reads them, so no one fills memory or the database
