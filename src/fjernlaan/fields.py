@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from fjernlaan.isil import InvalidIsil, normalise_isil
 from fjernlaan.limits import (
     CARD_MAX,
     INT_MAX,
@@ -58,10 +59,6 @@ def _sane_datetime(value: datetime) -> datetime:
 
 
 def _canonical_isil(value: object) -> object:
-    # Imported here, not at the top: directory.model is an area's domain and this module sits below the
-    # areas; the function is pure and the import runs once.
-    from fjernlaan.directory.model import InvalidIsil, normalise_isil
-
     if not isinstance(value, str):
         return value
     try:
