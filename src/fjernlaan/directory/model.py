@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-# Re-exported: the areas raise the one DomainError the web layer knows how to answer.
-from fjernlaan.errors import DomainError as DomainError
+from fjernlaan.errors import DomainError
 
 
 class InvalidIsil(DomainError, ValueError):

@@ -24,13 +24,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from fjernlaan.directory.model import (
-    DomainError,
-    Library,
-    LibraryType,
-    MaterialType,
-    WorkingCalendar,
-)
+from fjernlaan.directory.model import Library, LibraryType, MaterialType, WorkingCalendar
+from fjernlaan.errors import DomainError
 from fjernlaan.lending.principles import Principles, Tier
 
 # --------------------------------------------------------------------------------------------------

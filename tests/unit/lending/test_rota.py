@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from fjernlaan.directory.model import (
     Closure,
-    DomainError,
     LendingPolicy,
     Library,
     LibraryType,
@@ -20,6 +19,7 @@ from fjernlaan.directory.model import (
     RequesterCategory,
     WorkingCalendar,
 )
+from fjernlaan.errors import DomainError
 from fjernlaan.lending.model import (
     HoldingInfo,
     LenderLoad,
