@@ -60,6 +60,7 @@ from fjernlaan.iso18626.model import ServiceType as IsoServiceType
 from fjernlaan.iso18626.service import failed_messages_query, register_prepared_handler
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import peering, work
+from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
 from fjernlaan.settings import get_settings
 from fjernlaan.web.i18n import N_
@@ -118,7 +119,7 @@ class PreparedRequest:
     record_pk: int | None
     title: str | None
     our_agency: str
-    rota: lm.Rota | None
+    rota: lr.Rota | None
 
 
 def prepare_request(

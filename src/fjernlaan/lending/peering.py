@@ -39,6 +39,7 @@ from fjernlaan.iso18626.links import (
 )
 from fjernlaan.iso18626.service import queue_message
 from fjernlaan.lending import model as lm
+from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
 from fjernlaan.lending.store import EventRow, RequestRow
 
@@ -154,7 +155,7 @@ def place_for_peer(
 
 def rota_for_peer(
     session: Session, record_pk: int, requester_isil: str, principles_name: str, now: datetime
-) -> lm.Rota:
+) -> lr.Rota:
     """The rota for a peer's request of a catalogue record (reads only: it may be built before the
     write transaction, as placing a request does, and given to :func:`route`)."""
     requester = _library(session, requester_isil)
@@ -167,7 +168,7 @@ def route(
     loaded: lending.Loaded,
     principles_name: str,
     now: datetime,
-    rota: lm.Rota | None = None,
+    rota: lr.Rota | None = None,
 ) -> None:
     """Route a validated request: build the rota (unless given, see :func:`rota_for_peer`) and ask
     the first lender, or leave it to staff to source a free-form citation."""
@@ -188,7 +189,7 @@ def route(
     lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now, flush=False)
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
-        rota = lm.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
+        rota = lr.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
     lending._store_rota(session, loaded, rota, lending._libraries(session))
     lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now, flush=False)
     lending.flush_request(session, loaded)

@@ -32,6 +32,7 @@ from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import Library, WorkingCalendar, normalise_isil
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fjernlaan.lending import model as lm
+from fjernlaan.lending import rota as lr
 from fjernlaan.lending.principles import Principles, Tier, load_principles
 from fjernlaan.lending.schemas import (
     ActionIn,
@@ -137,7 +138,7 @@ def _calendar(session: Session, isil: str) -> WorkingCalendar:
     return cached
 
 
-def lender_load(session: Session, now: datetime) -> dict[str, lm.LenderLoad]:
+def lender_load(session: Session, now: datetime) -> dict[str, lr.LenderLoad]:
     """Each lender's recent load: requests received (attempts) in the last year and its median
     turnaround (asked to shipped) in days.
 
@@ -145,7 +146,7 @@ def lender_load(session: Session, now: datetime) -> dict[str, lm.LenderLoad]:
     holdings: fair share then compares a lender's requests with the network's average per lender.
     """
     key = (_db_key(session), "load")
-    cached: dict[str, lm.LenderLoad] | None = _cache.get(key)
+    cached: dict[str, lr.LenderLoad] | None = _cache.get(key)
     if cached is not None:
         return cached
     since = now - timedelta(days=LOAD_WINDOW_DAYS)
@@ -166,7 +167,7 @@ def lender_load(session: Session, now: datetime) -> dict[str, lm.LenderLoad]:
             continue
         durations.setdefault(isil, []).append((shipped - created).total_seconds() / 86400)
     result = {
-        isil: lm.LenderLoad(
+        isil: lr.LenderLoad(
             requests_received=int(n),
             holdings_count=1,
             median_turnaround_days=statistics.median(durations[isil]) if isil in durations else None,
@@ -184,7 +185,7 @@ def rota_for_record(
     principles: Principles,
     now: datetime,
     already_unfilled: Iterable[str] = (),
-) -> lm.Rota:
+) -> lr.Rota:
     """Build the rota for a catalogue record: its holdings, the directory, calendars and load."""
     record = catalogue.get_record(session, record_pk)
     return _rota_for(session, record, record_pk, requester, principles, now, already_unfilled)
@@ -198,13 +199,13 @@ def _rota_for(
     principles: Principles,
     now: datetime,
     already_unfilled: Iterable[str] = (),
-) -> lm.Rota:
+) -> lr.Rota:
     holdings = catalogue.holdings_for_record(session, record_pk)
-    infos = [lm.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
+    infos = [lr.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
     libraries = _libraries(session)
     calendars = {h.isil: _calendar(session, h.isil) for h in infos if h.isil in libraries}
-    return lm.build_rota(
-        lm.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
+    return lr.build_rota(
+        lr.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
         infos,
         requester,
         libraries,
@@ -336,14 +337,14 @@ class Actor:
 SYSTEM = Actor(lm.Role.SYSTEM, "worker")
 
 
-def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+def _store_rota(session: Session, loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
     for entry in loaded.entries:
         session.delete(entry)
     _rota_rows(loaded, rota, libraries)
     session.add_all(loaded.entries)
 
 
-def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+def _rota_rows(loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
     """Replace `loaded.entries` with rows for `rota` (the session is the caller's business).
 
     A lender already on the rota keeps the terms it was put there with (the request was made on
@@ -375,16 +376,16 @@ def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) 
         )
 
 
-def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
+def _rota_value(loaded: Loaded, requester: Library) -> lr.Rota:
     candidates = tuple(
-        lm.RotaEntry(
+        lr.RotaEntry(
             e.isil, Tier(e.tier) if e.tier else Tier.SPECIAL, e.score or 0.0, tuple(e.reasons), e.via_isil
         )
         for e in loaded.rota
     )
-    excluded = tuple(lm.Exclusion(e.isil, tuple(e.reasons)) for e in loaded.excluded)
+    excluded = tuple(lr.Exclusion(e.isil, tuple(e.reasons)) for e in loaded.excluded)
     national = next((e.via_isil for e in loaded.rota if e.via_isil), None)
-    return lm.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
+    return lr.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
 
 
 def _event(session: Session | None, request_id: int | None, event: lm.Event, actor: Actor) -> EventRow:
@@ -808,7 +809,7 @@ class _Placement:
     need_before: date
     title: str
     citation: dict[str, Any]
-    rota: lm.Rota | None
+    rota: lr.Rota | None
 
 
 def _read_placement(
@@ -829,7 +830,7 @@ def _read_placement(
     need_before = data.need_before or today + timedelta(days=principles.defaults.need_before_days)
     if need_before <= today:
         raise DomainError("the need-before date must be after today", field="need_before")
-    rota: lm.Rota | None = None
+    rota: lr.Rota | None = None
     if data.record_id is not None:
         record = catalogue.get_record(session, data.record_id, with_source=False)
         title = record.title
@@ -1146,7 +1147,7 @@ def _rota_event(session: Session, loaded: Loaded, principal: Principal, now: dat
     _refresh_derived(loaded.row)
 
 
-def _check_and_store(session: Session, loaded: Loaded, rota: lm.Rota) -> None:
+def _check_and_store(session: Session, loaded: Loaded, rota: lr.Rota) -> None:
     libraries = _libraries(session)
     aggregate = loaded.aggregate()
     old_terms = {t.isil: t for t in aggregate.lenders}
@@ -1174,7 +1175,7 @@ def reorder_rota(
     clash = [i for i in wanted if i in asked]
     if clash:
         raise DomainError(f"{', '.join(clash)} was already asked and keeps its place", field="isils")
-    new = lm.reorder(rota, [*asked, *wanted])
+    new = lr.reorder(rota, [*asked, *wanted])
     _check_and_store(session, loaded, new)
     _rota_event(session, loaded, principal, now, "rota reordered: " + ", ".join(wanted))
     session.flush()
@@ -1202,7 +1203,7 @@ def add_rota_lender(
     next_position = loaded.aggregate().next_position
     if position is not None and position < next_position:
         raise DomainError(f"positions before {next_position} were already asked", field="position")
-    new = lm.add_lender(rota, library, reason, position=position)
+    new = lr.add_lender(rota, library, reason, position=position)
     _check_and_store(session, loaded, new)
     _rota_event(session, loaded, principal, now, f"added {lib_isil}: {reason.strip()}")
     session.flush()

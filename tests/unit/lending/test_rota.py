@@ -20,7 +20,8 @@ from fjernlaan.directory.model import (
     WorkingCalendar,
 )
 from fjernlaan.errors import DomainError
-from fjernlaan.lending.model import (
+from fjernlaan.lending.principles import Exclusions, Tier, load_principles
+from fjernlaan.lending.rota import (
     HoldingInfo,
     LenderLoad,
     Rota,
@@ -29,7 +30,6 @@ from fjernlaan.lending.model import (
     build_rota,
     reorder,
 )
-from fjernlaan.lending.principles import Exclusions, Tier, load_principles
 
 TODAY = date(2026, 3, 2)
 DK2012 = load_principles("dk-2012")
