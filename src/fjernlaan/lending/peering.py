@@ -66,7 +66,7 @@ def _agency(isil: str) -> iso.AgencyId:
 def _library(session: Session, isil: str) -> Library:
     # The directory as lending caches it for a few seconds (as placing a request does), so a peer's
     # request does not read its own library twice.
-    return lending._libraries(session).get(isil) or directory.get_library(session, isil)
+    return lending.cached_libraries(session).get(isil) or directory.get_library(session, isil)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def route(
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
         rota = lr.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
-    lending._store_rota(session, loaded, rota, lending._libraries(session))
+    lending.store_rota(session, loaded, rota, lending.cached_libraries(session))
     lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now, flush=False)
     lending.flush_request(session, loaded)
 
@@ -443,7 +443,7 @@ def after_apply(
     now: datetime,
 ) -> None:
     """Queue the ISO 18626 messages an applied action sends to the peers taking part (see module)."""
-    libraries = lending._libraries(session)
+    libraries = lending.cached_libraries(session)
     row = loaded.row
     moves = [e for e in outcome.effects if isinstance(e, lm.MoveToNextLender)]
     notified = [e.isil for e in outcome.effects if isinstance(e, lm.NotifyLender) and e.message != "Request"]

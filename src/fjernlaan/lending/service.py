@@ -23,8 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import Pool
 
 from fjernlaan.accounts.model import Patron, Principal, require_staff_of
-from fjernlaan.accounts.service import find_patron, get_patron
-from fjernlaan.accounts.store import PatronRow
+from fjernlaan.accounts.service import get_patron, patron_with_card
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
 from fjernlaan.db.uow import reads_before_writes
@@ -110,7 +109,8 @@ def _db_key(session: Session) -> str:
 _DB_KEYS: weakref.WeakKeyDictionary[Pool, str] = weakref.WeakKeyDictionary()
 
 
-def _libraries(session: Session) -> dict[str, Library]:
+def cached_libraries(session: Session) -> dict[str, Library]:
+    """Every library by ISIL, reused for a few seconds (pages name many libraries per answer)."""
     key = (_db_key(session), "libraries")
     cached: dict[str, Library] | None = _cache.get(key)
     if cached is None:
@@ -119,17 +119,8 @@ def _libraries(session: Session) -> dict[str, Library]:
     return cached
 
 
-def cached_libraries(session: Session) -> dict[str, Library]:
-    """Every library by ISIL, reused for a few seconds (pages name many libraries per answer)."""
-    return _libraries(session)
-
-
 def cached_calendar(session: Session, isil: str) -> WorkingCalendar:
     """A library's working-day calendar, reused for a few seconds."""
-    return _calendar(session, isil)
-
-
-def _calendar(session: Session, isil: str) -> WorkingCalendar:
     key = (_db_key(session), f"calendar:{isil}")
     cached: WorkingCalendar | None = _cache.get(key)
     if cached is None:
@@ -202,8 +193,8 @@ def _rota_for(
 ) -> lr.Rota:
     holdings = catalogue.holdings_for_record(session, record_pk)
     infos = [lr.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
-    libraries = _libraries(session)
-    calendars = {h.isil: _calendar(session, h.isil) for h in infos if h.isil in libraries}
+    libraries = cached_libraries(session)
+    calendars = {h.isil: cached_calendar(session, h.isil) for h in infos if h.isil in libraries}
     return lr.build_rota(
         lr.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
         infos,
@@ -337,7 +328,8 @@ class Actor:
 SYSTEM = Actor(lm.Role.SYSTEM, "worker")
 
 
-def _store_rota(session: Session, loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
+def store_rota(session: Session, loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
+    """Replace the request's rota rows with `rota` (its lenders' terms from `libraries`)."""
     for entry in loaded.entries:
         session.delete(entry)
     _rota_rows(loaded, rota, libraries)
@@ -590,8 +582,8 @@ def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetim
         if effect.kind is lm.DeadlineKind.ANSWER and effect.isil is not None:
             days = effect.working_days or 0
             due = (
-                _calendar(session, effect.isil).add_working_days(today, days)
-                if effect.isil in _libraries(session)
+                cached_calendar(session, effect.isil).add_working_days(today, days)
+                if effect.isil in cached_libraries(session)
                 else today + timedelta(days=days)
             )
             row.answer_due = due
@@ -632,8 +624,9 @@ PATRON_TEMPLATES = {
 }
 
 
-def _library_name(session: Session, isil: str) -> str:
-    lib = _libraries(session).get(isil)
+def library_name(session: Session, isil: str) -> str:
+    """A library's name from the cached directory (an unknown ISIL names itself)."""
+    lib = cached_libraries(session).get(isil)
     return lib.name if lib is not None else isil
 
 
@@ -682,15 +675,15 @@ def _mail_patron(
     row = loaded.row
     if template is None or row.patron_id is None or row.id is None:
         return False
-    patron = session.get(PatronRow, row.patron_id)
+    patron = get_patron(session, row.patron_id)
     if patron is None or not patron.email:
         return False
     reason = _last_reason(session, row.id) or "—"
     context = {
         "patron_name": patron.name,
         "title": row.title,
-        "pickup_library": _library_name(session, row.pickup_isil),
-        "home_library": _library_name(session, row.requester_isil),
+        "pickup_library": library_name(session, row.pickup_isil),
+        "home_library": library_name(session, row.requester_isil),
         "pickup_by": row.pickup_due.isoformat() if row.pickup_due else "",
         "due_date": row.due_date.isoformat() if row.due_date else "",
         "need_before": row.need_before.isoformat() if row.need_before else "",
@@ -783,14 +776,14 @@ def _allowed(
 # --------------------------------------------------------------------------------------------------
 
 
-def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron | PatronRow:
+def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron:
     if data.patron_id is not None:
         patron = get_patron(session, data.patron_id)
         if patron is None or patron.home_library_isil != requester_isil:
             raise DomainError(f"no patron {data.patron_id} at {requester_isil}", field="patron_id")
         return patron
     assert data.card_number is not None
-    found = find_patron(session, requester_isil, data.card_number)
+    found = patron_with_card(session, requester_isil, data.card_number)
     if found is None:
         raise DomainError(f"no patron with card {data.card_number} at {requester_isil}", field="card_number")
     return found
@@ -819,7 +812,7 @@ def _read_placement(
     principles_name: str,
     now: datetime,
 ) -> _Placement:
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     requester = libraries.get(requester_isil) or directory.get_library(session, requester_isil)
     pickup_isil = normalise_isil(data.pickup_isil) if data.pickup_isil else requester_isil
     if pickup_isil not in libraries and not directory.library_exists(session, pickup_isil):
@@ -889,7 +882,7 @@ def place_as(
     with reads_before_writes(session) as reads:
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
         loaded = _staged_placement(reads, data, by_user, requester_isil, placement, now, staged)
-        names = (_library_name(reads, placement.pickup_isil), _library_name(reads, requester_isil))
+        names = (library_name(reads, placement.pickup_isil), library_name(reads, requester_isil))
     # Everything is decided: the writes follow (on SQLite the write lock is taken here and held only
     # for these statements and the commit). The request's INSERT with its final values gives the id
     # the events, the rota and the attempt refer to; they follow with one statement per table.
@@ -982,7 +975,7 @@ def _staged_placement(
         _apply(session, loaded, lm.Action.FILL_LOCALLY, SYSTEM, now, why, staged=staged)
     else:
         _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now, staged=staged)
-        _rota_rows(loaded, rota, _libraries(session))
+        _rota_rows(loaded, rota, cached_libraries(session))
         _apply(session, loaded, lm.Action.SEND, SYSTEM, now, staged=staged)
     return loaded
 
@@ -1035,7 +1028,7 @@ def _insert_new_rows(
         connection.execute(_CHILD_INSERTS[table], values_list)
 
 
-def _patron_out(patron: Patron | PatronRow) -> PatronOut:
+def _patron_out(patron: Patron) -> PatronOut:
     return PatronOut(
         id=patron.id,
         name=patron.name,
@@ -1148,7 +1141,7 @@ def _rota_event(session: Session, loaded: Loaded, principal: Principal, now: dat
 
 
 def _check_and_store(session: Session, loaded: Loaded, rota: lr.Rota) -> None:
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     aggregate = loaded.aggregate()
     old_terms = {t.isil: t for t in aggregate.lenders}
     lenders = [
@@ -1157,7 +1150,7 @@ def _check_and_store(session: Session, loaded: Loaded, rota: lr.Rota) -> None:
         for e in rota.candidates
     ]
     lm.with_rota(aggregate, lenders)  # refuses moving or removing lenders already asked
-    _store_rota(session, loaded, rota, libraries)
+    store_rota(session, loaded, rota, libraries)
 
 
 def reorder_rota(
@@ -1166,7 +1159,7 @@ def reorder_rota(
     """Staff's order for the lenders not asked yet (the asked ones keep their places)."""
     loaded = load(session, request_id, lock=True)
     _editable(loaded, principal)
-    requester = _libraries(session).get(loaded.row.requester_isil) or directory.get_library(
+    requester = cached_libraries(session).get(loaded.row.requester_isil) or directory.get_library(
         session, loaded.row.requester_isil
     )
     rota = _rota_value(loaded, requester)
@@ -1194,7 +1187,7 @@ def add_rota_lender(
     loaded = load(session, request_id, lock=True)
     _editable(loaded, principal)
     lib_isil = normalise_isil(isil)
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     library = libraries.get(lib_isil) or directory.get_library(session, lib_isil)
     requester = libraries.get(loaded.row.requester_isil) or directory.get_library(
         session, loaded.row.requester_isil
@@ -1227,7 +1220,7 @@ def view(
         if placed is not None:
             patron = placed.patron
         else:
-            found = session.get(PatronRow, row.patron_id)
+            found = get_patron(session, row.patron_id)
             patron = _patron_out(found) if found is not None else None
     by_position = {a.position: a for a in loaded.attempts}
     events: Iterable[EventRow] = (
@@ -1382,7 +1375,7 @@ def list_requests(
 
 def library_names(session: Session, isils: Iterable[str]) -> dict[str, str]:
     """Each library's name by ISIL, from the cached directory (an unknown ISIL names itself)."""
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     return {isil: libraries[isil].name if isil in libraries else isil for isil in isils}
 
 
