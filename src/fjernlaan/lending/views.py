@@ -24,7 +24,7 @@ from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import PatronIn, add_patron, find_patron
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
-from fjernlaan.catalogue.views import MATERIAL_WORDS
+from fjernlaan.catalogue.words import MATERIAL_WORDS
 from fjernlaan.errors import Conflict, DomainError, NotFound
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service, shaping
