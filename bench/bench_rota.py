@@ -17,8 +17,8 @@ from fjernlaan.db.uow import Database
 from fjernlaan.directory.calendar import calendar_for
 from fjernlaan.directory.model import Library, LibraryType, Region
 from fjernlaan.directory.store import LibraryRow
-from fjernlaan.lending.model import HoldingInfo, LenderLoad, RotaRecordInfo, build_rota
 from fjernlaan.lending.principles import load_principles
+from fjernlaan.lending.rota import HoldingInfo, LenderLoad, RotaRecordInfo, build_rota
 
 ROUNDS = 200
 TYPES = [LibraryType.PUBLIC] * 8 + [LibraryType.RESEARCH, LibraryType.SCHOOL]

@@ -516,6 +516,14 @@ def find_patron(session: Session, home_library: str, card_number: str) -> Patron
     )
 
 
+def patron_with_card(session: Session, home_library: str, card_number: str) -> Patron | None:
+    """The patron with this card at this library, as a domain value (what other areas need), or None."""
+    row = find_patron(session, home_library, card_number)
+    if row is None:
+        return None
+    return Patron(*(getattr(row, name) for name in Patron.__dataclass_fields__))
+
+
 def patrons_by_id(session: Session, patron_ids: list[int]) -> list[Patron]:
     """The patrons with these ids (the ones that exist)."""
     if not patron_ids:

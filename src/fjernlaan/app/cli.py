@@ -728,7 +728,7 @@ def network_import_members(
 def requests_show(request_id: Annotated[int, typer.Argument(help="the request's id")]) -> None:
     """A request as a national administrator sees it: state, rota with reasons, timeline (as JSON)."""
     from fjernlaan.accounts.model import Principal
-    from fjernlaan.lending.service import view
+    from fjernlaan.lending.shaping import view
 
     admin = Principal(user_id=0, username="cli", role=Role.NATIONAL_ADMIN, library_isil=None)
     with _database().unit_of_work() as session:

@@ -34,8 +34,8 @@ from fjernlaan.catalogue.parse_worker import read_marc_in_worker
 from fjernlaan.catalogue.service import Outcome, record_pk_by_identifier, set_holding, upsert_records
 from fjernlaan.catalogue.store import HoldingRow, RecordRow, RecordSourceRow
 from fjernlaan.db.uow import Database
-from fjernlaan.directory.model import DomainError, normalise_isil
-from fjernlaan.errors import NotFound
+from fjernlaan.directory.model import normalise_isil
+from fjernlaan.errors import DomainError, NotFound
 from fjernlaan.limits import INT_MAX
 
 __all__ = [

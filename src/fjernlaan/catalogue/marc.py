@@ -47,7 +47,8 @@ from fjernlaan.catalogue.model import (
     normalise_issn,
     normalise_oclc,
 )
-from fjernlaan.directory.model import DomainError, MaterialType, normalise_isil
+from fjernlaan.directory.model import MaterialType, normalise_isil
+from fjernlaan.errors import DomainError
 
 __all__ = [
     "Format",

@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from fjernlaan.directory.model import DomainError, MaterialType, normalise_isil
+from fjernlaan.directory.model import MaterialType, normalise_isil
+from fjernlaan.errors import DomainError
 
 __all__ = [
     "Holding",

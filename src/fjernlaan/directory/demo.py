@@ -20,7 +20,6 @@ from types import MappingProxyType
 
 from fjernlaan.directory.model import (
     Closure,
-    DomainError,
     Iso18626Version,
     LendingPolicy,
     Library,
@@ -30,6 +29,7 @@ from fjernlaan.directory.model import (
     RequesterCategory,
     normalise_isil,
 )
+from fjernlaan.errors import DomainError
 
 DEMO_LIBRARIES_FILE = "demo_libraries.csv"
 

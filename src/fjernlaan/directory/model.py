@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-# Re-exported: the areas raise the one DomainError the web layer knows how to answer.
-from fjernlaan.errors import DomainError as DomainError
+from fjernlaan.errors import DomainError
 
 # Re-exported: ISILs are checked below the areas too (`fjernlaan.fields`), so the rule lives in the kit.
 from fjernlaan.isil import InvalidIsil as InvalidIsil

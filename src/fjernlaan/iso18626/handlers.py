@@ -60,6 +60,7 @@ from fjernlaan.iso18626.model import (
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import peering
+from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
 from fjernlaan.settings import get_settings
 
@@ -117,7 +118,7 @@ class PreparedRequest:
     record_pk: int | None
     title: str | None
     our_agency: str
-    rota: lm.Rota | None
+    rota: lr.Rota | None
 
 
 def prepare_request(

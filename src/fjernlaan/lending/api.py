@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from fjernlaan.accounts.model import Principal
 from fjernlaan.clock import today
 from fjernlaan.errors import PermissionDenied
-from fjernlaan.lending import service
+from fjernlaan.lending import service, shaping
 from fjernlaan.lending.model import Action, RequesterState, Role, Side
 from fjernlaan.lending.schemas import (
     ActionIn,
@@ -65,7 +65,7 @@ def _place(
 ) -> RequestOut:
     request_id = service.place(session, body, principal, principles, now)
     session.commit()  # durable before the 201 leaves
-    return service.view(session, request_id, principal)
+    return shaping.view(session, request_id, principal)
 
 
 @router.get("", response_model=Page[RequestSummary], summary="List requests")
@@ -105,7 +105,7 @@ def get_request(
 ) -> RequestOut:
     """Both sides, the rota with reasons (and the excluded libraries), every event, and the actions the
     caller may take now with the fields each needs. A lender never sees the patron."""
-    return service.view(session, request_id, principal, as_role)
+    return shaping.view(session, request_id, principal, as_role)
 
 
 @router.post(
@@ -128,7 +128,7 @@ def take_action(
     body = body or ActionIn()
     service.act(session, request_id, action, principal, body, clock.now())
     session.commit()
-    return service.view(session, request_id, principal, body.as_role)
+    return shaping.view(session, request_id, principal, body.as_role)
 
 
 @router.post("/{request_id}/rota/order", response_model=RequestOut, summary="Reorder the rota")
@@ -138,7 +138,7 @@ def reorder_rota(
     """The named lenders (not yet asked) first, in the given order; lenders already asked keep their place."""
     service.reorder_rota(session, request_id, body.isils, principal, clock.now())
     session.commit()
-    return service.view(session, request_id, principal)
+    return shaping.view(session, request_id, principal)
 
 
 @router.post("/{request_id}/rota/lenders", response_model=RequestOut, summary="Add a lender to the rota")
@@ -150,7 +150,7 @@ def add_lender(
         session, request_id, body.isil, body.reason, body.position, principal, clock.now()
     )
     session.commit()
-    return service.view(session, request_id, principal)
+    return shaping.view(session, request_id, principal)
 
 
 @router.get(

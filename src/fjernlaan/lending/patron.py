@@ -58,17 +58,17 @@ class PatronRequest:
 
 
 def _library_names(session: Session) -> dict[str, str]:
-    return {lib.isil: lib.name for lib in service._libraries(session).values()}
+    return {lib.isil: lib.name for lib in service.cached_libraries(session).values()}
 
 
 def _home(session: Session, patron: PatronPrincipal) -> Library:
-    libraries = service._libraries(session)
+    libraries = service.cached_libraries(session)
     return libraries.get(patron.library_isil) or directory.get_library(session, patron.library_isil)
 
 
 def pickup_choices(session: Session, patron: PatronPrincipal) -> list[Library]:
     """The libraries this patron may collect at (their own first)."""
-    return pickup_libraries(_home(session, patron), service._libraries(session).values())
+    return pickup_libraries(_home(session, patron), service.cached_libraries(session).values())
 
 
 def place_for_patron(

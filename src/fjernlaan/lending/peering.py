@@ -40,6 +40,7 @@ from fjernlaan.iso18626.links import (
 )
 from fjernlaan.iso18626.service import queue_message
 from fjernlaan.lending import model as lm
+from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
 from fjernlaan.lending.store import EventRow, RequestRow
 
@@ -66,7 +67,7 @@ def _agency(isil: str) -> iso.AgencyId:
 def _library(session: Session, isil: str) -> Library:
     # The directory as lending caches it for a few seconds (as placing a request does), so a peer's
     # request does not read its own library twice.
-    return lending._libraries(session).get(isil) or directory.get_library(session, isil)
+    return lending.cached_libraries(session).get(isil) or directory.get_library(session, isil)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def place_for_peer(
 
 def rota_for_peer(
     session: Session, record_pk: int, requester_isil: str, principles_name: str, now: datetime
-) -> lm.Rota:
+) -> lr.Rota:
     """The rota for a peer's request of a catalogue record (reads only: it may be built before the
     write transaction, as placing a request does, and given to :func:`route`)."""
     requester = _library(session, requester_isil)
@@ -168,7 +169,7 @@ def route(
     loaded: lending.Loaded,
     principles_name: str,
     now: datetime,
-    rota: lm.Rota | None = None,
+    rota: lr.Rota | None = None,
 ) -> None:
     """Route a validated request: build the rota (unless given, see :func:`rota_for_peer`) and ask
     the first lender, or leave it to staff to source a free-form citation."""
@@ -189,8 +190,8 @@ def route(
     lending.apply(session, loaded, lm.Action.START_SOURCING, lending.SYSTEM, now, flush=False)
     if rota.filled_locally:
         # A peer holds nothing in our catalogue; should it, it still borrows: its copy is its business.
-        rota = lm.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
-    lending._store_rota(session, loaded, rota, lending._libraries(session))
+        rota = lr.Rota(rota.requester, rota.principles_version, False, (), rota.excluded, rota.national_isil)
+    lending.store_rota(session, loaded, rota, lending.cached_libraries(session))
     lending.apply(session, loaded, lm.Action.SEND, lending.SYSTEM, now, flush=False)
     lending.flush_request(session, loaded)
 
@@ -443,7 +444,7 @@ def after_apply(
     now: datetime,
 ) -> None:
     """Queue the ISO 18626 messages an applied action sends to the peers taking part (see module)."""
-    libraries = lending._libraries(session)
+    libraries = lending.cached_libraries(session)
     row = loaded.row
     moves = [e for e in outcome.effects if isinstance(e, lm.MoveToNextLender)]
     notified = [e.isil for e in outcome.effects if isinstance(e, lm.NotifyLender) and e.message != "Request"]

@@ -19,7 +19,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from fjernlaan.directory.model import DomainError, LibraryType
+from fjernlaan.directory.model import LibraryType
+from fjernlaan.errors import DomainError
 
 BUNDLED_DIR = Path(__file__).parent / "principles"
 

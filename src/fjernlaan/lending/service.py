@@ -8,48 +8,55 @@ model, and stores what the model returns.
 
 from __future__ import annotations
 
-import statistics
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import InstanceState, Session, make_transient_to_detached
-from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.pool import Pool
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from fjernlaan.accounts.model import Patron, Principal, require_staff_of
-from fjernlaan.accounts.service import find_patron, get_patron
-from fjernlaan.accounts.store import PatronRow
+from fjernlaan.accounts.service import get_patron, patron_with_card
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.catalogue.model import Record
 from fjernlaan.db.uow import reads_before_writes
 from fjernlaan.directory import service as directory
-from fjernlaan.directory.model import Library, WorkingCalendar, normalise_isil
+from fjernlaan.directory.model import Library, normalise_isil
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fjernlaan.lending import model as lm
+from fjernlaan.lending import rota as lr
+from fjernlaan.lending.cache import cached_calendar as cached_calendar
+from fjernlaan.lending.cache import cached_libraries as cached_libraries
+from fjernlaan.lending.cache import clear_caches as clear_caches
+from fjernlaan.lending.cache import lender_load as lender_load
 from fjernlaan.lending.principles import Principles, Tier, load_principles
 from fjernlaan.lending.schemas import (
     ActionIn,
-    AllowedActionOut,
-    AttemptOut,
-    EventOut,
-    ExclusionOut,
-    PatronOut,
     PlacedBy,
     PlaceRequestIn,
-    RequestOut,
     RequestSummary,
-    RotaEntryOut,
 )
-from fjernlaan.lending.store import AttemptRow, EventRow, MessageRow, RequestRow, RotaEntryRow
+from fjernlaan.lending.store import (
+    AttemptRow,
+    EventRow,
+    MessageRow,
+    Placed,
+    RequestRow,
+    RotaEntryRow,
+    flush_versioned,
+    insert_new_rows,
+    insert_request,
+    just_placed,
+    take_placed,
+    terms_json,
+)
+from fjernlaan.lending.store import Loaded as Loaded
+from fjernlaan.lending.store import load as load
+from fjernlaan.lending.store import load_for_change as load_for_change
 from fjernlaan.notify.mail import TEMPLATES
 from fjernlaan.notify.service import queue_email
-from fjernlaan.ttl_cache import TtlCache
 
 R = lm.RequesterState
 S = lm.SupplierState
@@ -68,14 +75,11 @@ _BEFORE_SHIPMENT = frozenset(
 )
 _ON_LOAN = frozenset({R.RECEIVED, R.CHECKED_OUT, R.RENEW_PENDING, R.OVERDUE, R.RECALLED})
 
-# How far back "recent" load goes for fair share and turnaround, and how long the figures are reused.
-LOAD_WINDOW_DAYS = 365
-CACHE_SECONDS = 10.0
 OVERDUE_REMINDER_EVERY_DAYS = 7
 
 
 # --------------------------------------------------------------------------------------------------
-# Principles and cached directory figures
+# Principles and the rota
 # --------------------------------------------------------------------------------------------------
 
 
@@ -85,98 +89,6 @@ def principles_named(name: str) -> Principles:
     return load_principles(name)
 
 
-# The directory and the load figures change slowly, and placing a request must not read 1,000
-# libraries each time: per-database values reused for CACHE_SECONDS.
-_cache: TtlCache[Any] = TtlCache(CACHE_SECONDS)
-
-
-def clear_caches() -> None:
-    """Forget cached directory and load figures (tests that change the directory call this)."""
-    _cache.clear()
-
-
-def _db_key(session: Session) -> str:
-    # Keyed by the connection pool, which an engine shares with its read-only variant (`read_only`):
-    # placing reads through one and writes through the other, and both must hit the same cache.
-    # Worked out once per pool (placing asks about ten times, and rendering the URL is not free).
-    engine = session.get_bind().engine
-    key = _DB_KEYS.get(engine.pool)
-    if key is None:
-        key = _DB_KEYS[engine.pool] = f"{id(engine.pool)}:{engine.url!r}"
-    return key
-
-
-_DB_KEYS: weakref.WeakKeyDictionary[Pool, str] = weakref.WeakKeyDictionary()
-
-
-def _libraries(session: Session) -> dict[str, Library]:
-    key = (_db_key(session), "libraries")
-    cached: dict[str, Library] | None = _cache.get(key)
-    if cached is None:
-        cached = {lib.isil: lib for lib in directory.all_libraries(session)}
-        _cache.put(key, cached)
-    return cached
-
-
-def cached_libraries(session: Session) -> dict[str, Library]:
-    """Every library by ISIL, reused for a few seconds (pages name many libraries per answer)."""
-    return _libraries(session)
-
-
-def cached_calendar(session: Session, isil: str) -> WorkingCalendar:
-    """A library's working-day calendar, reused for a few seconds."""
-    return _calendar(session, isil)
-
-
-def _calendar(session: Session, isil: str) -> WorkingCalendar:
-    key = (_db_key(session), f"calendar:{isil}")
-    cached: WorkingCalendar | None = _cache.get(key)
-    if cached is None:
-        cached = directory.working_calendar(session, isil)
-        _cache.put(key, cached)
-    return cached
-
-
-def lender_load(session: Session, now: datetime) -> dict[str, lm.LenderLoad]:
-    """Each lender's recent load: requests received (attempts) in the last year and its median
-    turnaround (asked to shipped) in days.
-
-    The catalogue does not expose holdings counts per library, so every lender counts one unit of
-    holdings: fair share then compares a lender's requests with the network's average per lender.
-    """
-    key = (_db_key(session), "load")
-    cached: dict[str, lm.LenderLoad] | None = _cache.get(key)
-    if cached is not None:
-        return cached
-    since = now - timedelta(days=LOAD_WINDOW_DAYS)
-    counts = dict(
-        session.execute(
-            select(AttemptRow.isil, func.count())
-            .where(AttemptRow.created_at >= since)
-            .group_by(AttemptRow.isil)
-        ).all()
-    )
-    durations: dict[str, list[float]] = {}
-    for isil, created, shipped in session.execute(
-        select(AttemptRow.isil, AttemptRow.created_at, AttemptRow.shipped_at).where(
-            AttemptRow.created_at >= since, AttemptRow.shipped_at.is_not(None)
-        )
-    ):
-        if shipped is None:
-            continue
-        durations.setdefault(isil, []).append((shipped - created).total_seconds() / 86400)
-    result = {
-        isil: lm.LenderLoad(
-            requests_received=int(n),
-            holdings_count=1,
-            median_turnaround_days=statistics.median(durations[isil]) if isil in durations else None,
-        )
-        for isil, n in counts.items()
-    }
-    _cache.put(key, result)
-    return result
-
-
 def rota_for_record(
     session: Session,
     record_pk: int,
@@ -184,7 +96,7 @@ def rota_for_record(
     principles: Principles,
     now: datetime,
     already_unfilled: Iterable[str] = (),
-) -> lm.Rota:
+) -> lr.Rota:
     """Build the rota for a catalogue record: its holdings, the directory, calendars and load."""
     record = catalogue.get_record(session, record_pk)
     return _rota_for(session, record, record_pk, requester, principles, now, already_unfilled)
@@ -198,13 +110,13 @@ def _rota_for(
     principles: Principles,
     now: datetime,
     already_unfilled: Iterable[str] = (),
-) -> lm.Rota:
+) -> lr.Rota:
     holdings = catalogue.holdings_for_record(session, record_pk)
-    infos = [lm.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
-    libraries = _libraries(session)
-    calendars = {h.isil: _calendar(session, h.isil) for h in infos if h.isil in libraries}
-    return lm.build_rota(
-        lm.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
+    infos = [lr.HoldingInfo(h.library_isil, h.copies, h.available, h.circulating) for h in holdings]
+    libraries = cached_libraries(session)
+    calendars = {h.isil: cached_calendar(session, h.isil) for h in infos if h.isil in libraries}
+    return lr.build_rota(
+        lr.RotaRecordInfo(material_type=record.material_type, publication_year=record.year),
         infos,
         requester,
         libraries,
@@ -214,114 +126,6 @@ def _rota_for(
         now.date(),
         already_unfilled,
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading and storing the aggregate
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Loaded:
-    """A request's rows, as loaded for one use case."""
-
-    row: RequestRow
-    entries: list[RotaEntryRow]
-    attempts: list[AttemptRow]
-    # Event rows written while this was loaded, in order (placing answers from them, see `view`).
-    new_events: list[EventRow] = field(default_factory=list)
-
-    @property
-    def rota(self) -> list[RotaEntryRow]:
-        """The entries on the rota, in position order."""
-        return sorted((e for e in self.entries if e.position is not None), key=lambda e: e.position or 0)
-
-    @property
-    def excluded(self) -> list[RotaEntryRow]:
-        """The libraries left off, in ISIL order."""
-        return sorted((e for e in self.entries if e.position is None), key=lambda e: e.isil)
-
-    def aggregate(self) -> lm.RequestAggregate:
-        """The state machines' view of the rows."""
-        row = self.row
-        return lm.RequestAggregate(
-            service_type=lm.ServiceType(row.service_type),
-            state=R(row.state),
-            lenders=tuple(_terms(e) for e in self.rota),
-            position=row.position,
-            attempts=tuple(
-                lm.Attempt(a.position, a.isil, S(a.state), a.condition, a.fee_dkk, a.reply_by)
-                for a in self.attempts
-            ),
-            delivered_as=lm.ServiceType(row.delivered_as) if row.delivered_as else None,
-            renewals_used=row.renewals_used,
-            due_date=row.due_date,
-            need_before=row.need_before,
-            principles_version=row.principles_version,
-            pickup_window_days=row.pickup_window_days,
-        )
-
-
-def _terms(entry: RotaEntryRow) -> lm.LenderTerms:
-    if entry.terms:
-        return lm.LenderTerms(isil=entry.isil, **{k: v for k, v in entry.terms.items() if k != "isil"})
-    return lm.LenderTerms(isil=entry.isil)
-
-
-# The terms' fields are plain values: read them directly (`dataclasses.asdict` deep-copies each one).
-_TERMS_FIELDS = tuple(f.name for f in fields(lm.LenderTerms) if f.name != "isil")
-
-
-def _terms_json(terms: lm.LenderTerms) -> dict[str, Any]:
-    return {name: getattr(terms, name) for name in _TERMS_FIELDS}
-
-
-_VERSION_OF = select(RequestRow.version).where(RequestRow.id == bindparam("id"))
-
-
-def load(session: Session, request_id: int, *, lock: bool = False) -> Loaded:
-    """The request's rows; `lock` takes the row lock (`FOR UPDATE` on PostgreSQL) for a change."""
-    session.info.get(_PLACED_KEY, {}).pop(request_id, None)
-    row = session.get(RequestRow, request_id, with_for_update=lock or None, populate_existing=lock)
-    if row is None:
-        raise NotFound(f"no request {request_id}", field="request_id")
-    entries = list(session.scalars(select(RotaEntryRow).where(RotaEntryRow.request_id == request_id)))
-    attempts = list(
-        session.scalars(
-            select(AttemptRow)
-            .where(AttemptRow.request_id == request_id)
-            .order_by(AttemptRow.position, AttemptRow.id)
-        )
-    )
-    return Loaded(row, entries, attempts)
-
-
-def load_for_change(
-    session: Session, request_id: int, read_before: Loaded | None, *, lock: bool = True
-) -> Loaded:
-    """The request's rows for a change, reusing `read_before` when it is still current.
-
-    `read_before` was loaded outside the write transaction (`reads_before_writes`), so that on
-    SQLite the write lock is not held while reading. It is reused when the request's `version` is
-    still the one it was read at: every change to a request, its attempts or its rota goes through
-    an update of the request row, which raises the version, and the version is read here inside
-    the write transaction, which on SQLite already holds the one write lock, so nothing can change
-    between this check and the commit (the versioned UPDATE would refuse a stale row anyway).
-    Otherwise, and without `read_before`, the rows are loaded again (`lock`: with the row lock).
-    """
-    if read_before is not None and read_before.row.id == request_id and not read_before.new_events:
-        rows = [read_before.row, *read_before.entries, *read_before.attempts]
-        current = session.execute(_VERSION_OF, {"id": request_id}).scalar_one_or_none()
-        if current == read_before.row.version and all(_can_join(session, r) for r in rows):
-            session.add_all(rows)
-            return read_before
-    return load(session, request_id, lock=lock)
-
-
-def _can_join(session: Session, obj: object) -> bool:
-    """True for a row read in a session of its own (detached) that this session has not loaded."""
-    state: InstanceState[Any] = sa_inspect(obj)
-    return state.detached and state.key is not None and state.key not in session.identity_map
 
 
 @dataclass(frozen=True)
@@ -336,14 +140,15 @@ class Actor:
 SYSTEM = Actor(lm.Role.SYSTEM, "worker")
 
 
-def _store_rota(session: Session, loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+def store_rota(session: Session, loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
+    """Replace the request's rota rows with `rota` (its lenders' terms from `libraries`)."""
     for entry in loaded.entries:
         session.delete(entry)
     _rota_rows(loaded, rota, libraries)
     session.add_all(loaded.entries)
 
 
-def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) -> None:
+def _rota_rows(loaded: Loaded, rota: lr.Rota, libraries: Mapping[str, Library]) -> None:
     """Replace `loaded.entries` with rows for `rota` (the session is the caller's business).
 
     A lender already on the rota keeps the terms it was put there with (the request was made on
@@ -364,7 +169,7 @@ def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) 
                 score=candidate.score,
                 via_isil=candidate.via_isil,
                 reasons=list(candidate.reasons),
-                terms=old_terms if old_terms is not None else _terms_json(terms),
+                terms=old_terms if old_terms is not None else terms_json(terms),
             )
         )
     for exclusion in rota.excluded:
@@ -375,16 +180,16 @@ def _rota_rows(loaded: Loaded, rota: lm.Rota, libraries: Mapping[str, Library]) 
         )
 
 
-def _rota_value(loaded: Loaded, requester: Library) -> lm.Rota:
+def _rota_value(loaded: Loaded, requester: Library) -> lr.Rota:
     candidates = tuple(
-        lm.RotaEntry(
+        lr.RotaEntry(
             e.isil, Tier(e.tier) if e.tier else Tier.SPECIAL, e.score or 0.0, tuple(e.reasons), e.via_isil
         )
         for e in loaded.rota
     )
-    excluded = tuple(lm.Exclusion(e.isil, tuple(e.reasons)) for e in loaded.excluded)
+    excluded = tuple(lr.Exclusion(e.isil, tuple(e.reasons)) for e in loaded.excluded)
     national = next((e.via_isil for e in loaded.rota if e.via_isil), None)
-    return lm.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
+    return lr.Rota(requester, loaded.row.principles_version, False, candidates, excluded, national)
 
 
 def _event(session: Session | None, request_id: int | None, event: lm.Event, actor: Actor) -> EventRow:
@@ -455,7 +260,7 @@ def apply(
     """
     outcome = _apply(session, loaded, action, actor, now, data)
     if flush:
-        _flush(session, loaded.row)
+        flush_versioned(session, loaded.row)
     return outcome
 
 
@@ -464,22 +269,12 @@ def flush_request(session: Session, loaded: Loaded) -> None:
     request changed by someone else meanwhile is a `Conflict`.
 
     New events, rota entries and attempts go in with one executemany INSERT per table (see
-    `_insert_new_rows`), as placing does: nothing reads their ids back, and the ORM's bookkeeping for
+    `store.insert_new_rows`), as placing does: nothing reads their ids back, and the ORM's bookkeeping for
     each cost more than the statement. They leave the session, so later changes to them in the same
     transaction would not be written: nothing may apply to `loaded` after this.
     """
-    _insert_new_rows(session, loaded.row.id, loaded, from_session=True)
-    _flush(session, loaded.row)
-
-
-def _flush(session: Session, row: RequestRow) -> None:
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise Conflict(
-            f"request {row.id} was changed by someone else at the same time; load it and try again",
-            field="request_id",
-        ) from exc
+    insert_new_rows(session, loaded.row.id, loaded, from_session=True)
+    flush_versioned(session, loaded.row)
 
 
 @dataclass(frozen=True)
@@ -570,17 +365,17 @@ def _conflict(exc: lm.IllegalTransition, request_id: int) -> Conflict:
         extra={
             "state": exc.requester_state.value,
             "supplier_state": exc.supplier_state.value if exc.supplier_state else None,
-            "allowed_actions": [_allowed_out(a, request_id).model_dump(mode="json") for a in exc.allowed],
+            "allowed_actions": [
+                {"action": a.action.value, "needs": list(a.needs), "path": action_path(request_id, a.action)}
+                for a in exc.allowed
+            ],
         },
     )
 
 
-def _allowed_out(allowed: lm.AllowedAction, request_id: int) -> AllowedActionOut:
-    return AllowedActionOut(
-        action=allowed.action,
-        needs=list(allowed.needs),
-        path=f"/api/v1/requests/{request_id}/actions/{allowed.action.value}",
-    )
+def action_path(request_id: int, action: lm.Action) -> str:
+    """Where the API takes this action on this request."""
+    return f"/api/v1/requests/{request_id}/actions/{action.value}"
 
 
 def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetime, today: date) -> None:
@@ -589,8 +384,8 @@ def _carry_out(session: Session, loaded: Loaded, effect: lm.Effect, now: datetim
         if effect.kind is lm.DeadlineKind.ANSWER and effect.isil is not None:
             days = effect.working_days or 0
             due = (
-                _calendar(session, effect.isil).add_working_days(today, days)
-                if effect.isil in _libraries(session)
+                cached_calendar(session, effect.isil).add_working_days(today, days)
+                if effect.isil in cached_libraries(session)
                 else today + timedelta(days=days)
             )
             row.answer_due = due
@@ -631,13 +426,14 @@ PATRON_TEMPLATES = {
 }
 
 
-def _library_name(session: Session, isil: str) -> str:
-    lib = _libraries(session).get(isil)
+def library_name(session: Session, isil: str) -> str:
+    """A library's name from the cached directory (an unknown ISIL names itself)."""
+    lib = cached_libraries(session).get(isil)
     return lib.name if lib is not None else isil
 
 
 def _confirm_to_patron(
-    session: Session, loaded: Loaded, patron: PatronOut, names: tuple[str, str], now: datetime
+    session: Session, loaded: Loaded, patron: Patron, names: tuple[str, str], now: datetime
 ) -> None:
     """The patron's confirmation of a request placed for them, from what placing read before its
     writes (nothing is read here: on SQLite the write lock is held). Only a request that is being
@@ -681,15 +477,15 @@ def _mail_patron(
     row = loaded.row
     if template is None or row.patron_id is None or row.id is None:
         return False
-    patron = session.get(PatronRow, row.patron_id)
+    patron = get_patron(session, row.patron_id)
     if patron is None or not patron.email:
         return False
     reason = _last_reason(session, row.id) or "—"
     context = {
         "patron_name": patron.name,
         "title": row.title,
-        "pickup_library": _library_name(session, row.pickup_isil),
-        "home_library": _library_name(session, row.requester_isil),
+        "pickup_library": library_name(session, row.pickup_isil),
+        "home_library": library_name(session, row.requester_isil),
         "pickup_by": row.pickup_due.isoformat() if row.pickup_due else "",
         "due_date": row.due_date.isoformat() if row.due_date else "",
         "need_before": row.need_before.isoformat() if row.need_before else "",
@@ -782,14 +578,14 @@ def _allowed(
 # --------------------------------------------------------------------------------------------------
 
 
-def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron | PatronRow:
+def _patron_for(session: Session, data: PlaceRequestIn, requester_isil: str) -> Patron:
     if data.patron_id is not None:
         patron = get_patron(session, data.patron_id)
         if patron is None or patron.home_library_isil != requester_isil:
             raise DomainError(f"no patron {data.patron_id} at {requester_isil}", field="patron_id")
         return patron
     assert data.card_number is not None
-    found = find_patron(session, requester_isil, data.card_number)
+    found = patron_with_card(session, requester_isil, data.card_number)
     if found is None:
         raise DomainError(f"no patron with card {data.card_number} at {requester_isil}", field="card_number")
     return found
@@ -801,14 +597,14 @@ class _Placement:
 
     requester: Library
     pickup_isil: str
-    patron: PatronOut
+    patron: Patron
     patron_id: int
     patron_category: str
     principles: Principles
     need_before: date
     title: str
     citation: dict[str, Any]
-    rota: lm.Rota | None
+    rota: lr.Rota | None
 
 
 def _read_placement(
@@ -818,7 +614,7 @@ def _read_placement(
     principles_name: str,
     now: datetime,
 ) -> _Placement:
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     requester = libraries.get(requester_isil) or directory.get_library(session, requester_isil)
     pickup_isil = normalise_isil(data.pickup_isil) if data.pickup_isil else requester_isil
     if pickup_isil not in libraries and not directory.library_exists(session, pickup_isil):
@@ -829,7 +625,7 @@ def _read_placement(
     need_before = data.need_before or today + timedelta(days=principles.defaults.need_before_days)
     if need_before <= today:
         raise DomainError("the need-before date must be after today", field="need_before")
-    rota: lm.Rota | None = None
+    rota: lr.Rota | None = None
     if data.record_id is not None:
         record = catalogue.get_record(session, data.record_id, with_source=False)
         title = record.title
@@ -842,7 +638,7 @@ def _read_placement(
     return _Placement(
         requester=requester,
         pickup_isil=pickup_isil,
-        patron=_patron_out(patron),
+        patron=patron,
         patron_id=patron.id,
         patron_category=data.patron_category.value if data.patron_category else patron.category,
         principles=principles,
@@ -888,15 +684,14 @@ def place_as(
     with reads_before_writes(session) as reads:
         placement = _read_placement(reads, data, requester_isil, principles_name, now)
         loaded = _staged_placement(reads, data, by_user, requester_isil, placement, now, staged)
-        names = (_library_name(reads, placement.pickup_isil), _library_name(reads, requester_isil))
+        names = (library_name(reads, placement.pickup_isil), library_name(reads, requester_isil))
     # Everything is decided: the writes follow (on SQLite the write lock is taken here and held only
     # for these statements and the commit). The request's INSERT with its final values gives the id
     # the events, the rota and the attempt refer to; they follow with one statement per table.
     row = loaded.row
-    values = {name: getattr(row, name) for name in _REQUEST_COLUMNS}
-    request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
+    request_id = insert_request(session, row)
     row.id = request_id
-    _insert_new_rows(session, request_id, loaded)
+    insert_new_rows(session, request_id, loaded)
     # The row joins the session as if loaded, so what the listeners do and later changes in this
     # unit of work are ordinary (versioned) updates of it.
     make_transient_to_detached(row)
@@ -905,8 +700,8 @@ def place_as(
         for listener in APPLY_LISTENERS:
             listener(session, loaded, heard.action, heard.actor, heard.before, heard.outcome, now)
     _confirm_to_patron(session, loaded, placement.patron, names, now)
-    _flush(session, row)
-    _just_placed(session)[row.id] = _Placed(loaded, placement.patron)
+    flush_versioned(session, row)
+    just_placed(session)[row.id] = Placed(loaded, placement.patron)
     return row.id
 
 
@@ -981,97 +776,9 @@ def _staged_placement(
         _apply(session, loaded, lm.Action.FILL_LOCALLY, SYSTEM, now, why, staged=staged)
     else:
         _apply(session, loaded, lm.Action.START_SOURCING, SYSTEM, now, staged=staged)
-        _rota_rows(loaded, rota, _libraries(session))
+        _rota_rows(loaded, rota, cached_libraries(session))
         _apply(session, loaded, lm.Action.SEND, SYSTEM, now, staged=staged)
     return loaded
-
-
-_REQUESTS = cast(Table, RequestRow.__table__)
-_REQUEST_COLUMNS = tuple(c.key for c in _REQUESTS.columns if not c.primary_key)
-_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
-_CHILD_TABLES = tuple(cast(Table, m.__table__) for m in (EventRow, RotaEntryRow, AttemptRow))
-# Each child table's columns but the id and the request's id, and its INSERT, built once.
-_CHILD_COLUMNS = {
-    t: tuple(c.key for c in t.columns if not c.primary_key and c.key != "request_id") for t in _CHILD_TABLES
-}
-_CHILD_INSERTS = {t: insert(t) for t in _CHILD_TABLES}
-
-
-def _insert_new_rows(
-    session: Session, request_id: int, loaded: Loaded, *, from_session: bool = False
-) -> None:
-    """Insert a request's new events, rota entries and attempts with one executemany INSERT per table.
-
-    The ORM's unit of work would insert them too, but its bookkeeping per object (identity map,
-    primary keys read back, history) cost more than the placement's own work; nothing reads these
-    rows' ids. Placing stages them outside the session; with ``from_session`` (steps applied with
-    ``flush=False``) the ones the session holds as pending leave it first, and rows already written
-    are skipped. Either way they stay usable as plain values (`view` answers from them). Every column
-    but the id is set by the code that made the row (column defaults apply only in the ORM's flush).
-    """
-    by_table: list[tuple[Table, Sequence[EventRow | RotaEntryRow | AttemptRow]]] = [
-        (_CHILD_TABLES[0], loaded.new_events),
-        (_CHILD_TABLES[1], loaded.entries),
-        (_CHILD_TABLES[2], loaded.attempts),
-    ]
-    connection = session.connection()
-    for table, rows in by_table:
-        if from_session:
-            rows = [obj for obj in rows if cast(InstanceState[Any], sa_inspect(obj)).pending]
-            for obj in rows:
-                session.expunge(obj)
-        if not rows:
-            continue
-        columns = _CHILD_COLUMNS[table]
-        values_list = []
-        for obj in rows:
-            obj.request_id = request_id
-            values = {name: getattr(obj, name) for name in columns}
-            values["request_id"] = request_id
-            values_list.append(values)
-        # An executemany of one cached statement (psycopg pipelines it); a multi-row VALUES
-        # statement would be compiled anew for every placement.
-        connection.execute(_CHILD_INSERTS[table], values_list)
-
-
-def _patron_out(patron: Patron | PatronRow) -> PatronOut:
-    return PatronOut(
-        id=patron.id,
-        name=patron.name,
-        card_number=patron.card_number,
-        email=patron.email,
-        language=patron.language,
-    )
-
-
-# `view` right after `place` in the same session answers from the rows just written instead of
-# reading them back; any other load of that request forgets them first.
-_PLACED_KEY = "fjernlaan.lending.placed"
-
-
-@dataclass(frozen=True)
-class _Placed:
-    loaded: Loaded
-    patron: PatronOut  # as read when placing (the patron may have been read in another session)
-
-
-def _just_placed(session: Session) -> dict[int, _Placed]:
-    placed: dict[int, _Placed] = session.info.setdefault(_PLACED_KEY, {})
-    return placed
-
-
-def _take_placed(session: Session, request_id: int) -> _Placed | None:
-    placed: _Placed | None = session.info.get(_PLACED_KEY, {}).pop(request_id, None)
-    if placed is None:
-        return None
-    loaded = placed.loaded
-    # Only while the request is still in the database as written: not after a rollback (which
-    # drops the new row from the session), not expired, not changed since. Its events, rota and
-    # attempt were inserted in the same transaction, outside the session (`_insert_new_rows`).
-    state = sa_inspect(loaded.row)
-    if not state.persistent or state.expired_attributes or loaded.row in session.dirty:
-        return None
-    return placed
 
 
 def act(
@@ -1146,8 +853,8 @@ def _rota_event(session: Session, loaded: Loaded, principal: Principal, now: dat
     _refresh_derived(loaded.row)
 
 
-def _check_and_store(session: Session, loaded: Loaded, rota: lm.Rota) -> None:
-    libraries = _libraries(session)
+def _check_and_store(session: Session, loaded: Loaded, rota: lr.Rota) -> None:
+    libraries = cached_libraries(session)
     aggregate = loaded.aggregate()
     old_terms = {t.isil: t for t in aggregate.lenders}
     lenders = [
@@ -1156,7 +863,7 @@ def _check_and_store(session: Session, loaded: Loaded, rota: lm.Rota) -> None:
         for e in rota.candidates
     ]
     lm.with_rota(aggregate, lenders)  # refuses moving or removing lenders already asked
-    _store_rota(session, loaded, rota, libraries)
+    store_rota(session, loaded, rota, libraries)
 
 
 def reorder_rota(
@@ -1165,7 +872,7 @@ def reorder_rota(
     """Staff's order for the lenders not asked yet (the asked ones keep their places)."""
     loaded = load(session, request_id, lock=True)
     _editable(loaded, principal)
-    requester = _libraries(session).get(loaded.row.requester_isil) or directory.get_library(
+    requester = cached_libraries(session).get(loaded.row.requester_isil) or directory.get_library(
         session, loaded.row.requester_isil
     )
     rota = _rota_value(loaded, requester)
@@ -1174,7 +881,7 @@ def reorder_rota(
     clash = [i for i in wanted if i in asked]
     if clash:
         raise DomainError(f"{', '.join(clash)} was already asked and keeps its place", field="isils")
-    new = lm.reorder(rota, [*asked, *wanted])
+    new = lr.reorder(rota, [*asked, *wanted])
     _check_and_store(session, loaded, new)
     _rota_event(session, loaded, principal, now, "rota reordered: " + ", ".join(wanted))
     session.flush()
@@ -1193,7 +900,7 @@ def add_rota_lender(
     loaded = load(session, request_id, lock=True)
     _editable(loaded, principal)
     lib_isil = normalise_isil(isil)
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     library = libraries.get(lib_isil) or directory.get_library(session, lib_isil)
     requester = libraries.get(loaded.row.requester_isil) or directory.get_library(
         session, loaded.row.requester_isil
@@ -1202,7 +909,7 @@ def add_rota_lender(
     next_position = loaded.aggregate().next_position
     if position is not None and position < next_position:
         raise DomainError(f"positions before {next_position} were already asked", field="position")
-    new = lm.add_lender(rota, library, reason, position=position)
+    new = lr.add_lender(rota, library, reason, position=position)
     _check_and_store(session, loaded, new)
     _rota_event(session, loaded, principal, now, f"added {lib_isil}: {reason.strip()}")
     session.flush()
@@ -1213,101 +920,48 @@ def add_rota_lender(
 # --------------------------------------------------------------------------------------------------
 
 
-def view(
+@dataclass(frozen=True)
+class RequestReading:
+    """A request as the caller may see it (the API and the pages shape their answers from this): the
+    caller's role on it, its patron (only for the borrowing library), its events and what the caller
+    may do now."""
+
+    loaded: Loaded
+    role: lm.Role
+    patron: Patron | None
+    events: Sequence[EventRow]
+    aggregate: lm.RequestAggregate
+    allowed: tuple[lm.AllowedAction, ...]
+
+    @property
+    def can_edit_rota(self) -> bool:
+        """True for the borrowing library's staff while the request is open."""
+        state = R(self.loaded.row.state)
+        return self.role is lm.Role.REQUESTER_STAFF and state not in lm.REQUESTER_TERMINAL
+
+
+def read_request(
     session: Session, request_id: int, principal: Principal, as_role: lm.Role | None = None
-) -> RequestOut:
-    """The request as the caller may see it: a lender never sees the patron's name, card or e-mail."""
-    placed = _take_placed(session, request_id)
+) -> RequestReading:
+    """The request as the caller may see it: a lender never gets the patron. Right after `place` in
+    the same session it answers from the rows just written instead of reading them back."""
+    placed = take_placed(session, request_id)
     loaded = placed.loaded if placed is not None else load(session, request_id)
     role = viewer_role(principal, loaded, as_role)
     row = loaded.row
-    patron: PatronOut | None = None
+    patron: Patron | None = None
     if role in (lm.Role.REQUESTER_STAFF, lm.Role.PATRON) and row.patron_id is not None:
-        if placed is not None:
-            patron = placed.patron
-        else:
-            found = session.get(PatronRow, row.patron_id)
-            patron = _patron_out(found) if found is not None else None
-    by_position = {a.position: a for a in loaded.attempts}
-    events: Iterable[EventRow] = (
+        patron = placed.patron if placed is not None else get_patron(session, row.patron_id)
+    aggregate = loaded.aggregate()
+    events: Sequence[EventRow] = (
         loaded.new_events
         if placed is not None
-        else session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
+        else list(
+            session.scalars(select(EventRow).where(EventRow.request_id == request_id).order_by(EventRow.id))
+        )
     )
-    aggregate = loaded.aggregate()
-    open_attempt = aggregate.open_attempt
-    return RequestOut(
-        id=row.id,
-        state=R(row.state),
-        service_type=lm.ServiceType(row.service_type),
-        delivered_as=lm.ServiceType(row.delivered_as) if row.delivered_as else None,
-        title=row.title,
-        record_id=row.record_pk,
-        citation=dict(row.citation or {}),
-        needs_sourcing=row.needs_sourcing,
-        requester_isil=row.requester_isil,
-        pickup_isil=row.pickup_isil,
-        patron_category=row.patron_category,
-        patron=patron,
-        principles_version=row.principles_version,
-        position=row.position,
-        current_lender_isil=row.current_lender_isil,
-        current_attempt_state=open_attempt.state if open_attempt else None,
-        need_before=row.need_before,
-        answer_due=row.answer_due,
-        due_date=row.due_date,
-        pickup_due=row.pickup_due,
-        renewals_used=row.renewals_used,
-        replacement_charge_dkk=row.replacement_charge_dkk,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        ended_at=row.ended_at,
-        viewer_role=role,
-        rota=[
-            RotaEntryOut(
-                position=e.position or 0,
-                isil=e.isil,
-                tier=e.tier,
-                score=e.score,
-                via_isil=e.via_isil,
-                reasons=list(e.reasons),
-                attempt_state=S(by_position[e.position].state) if e.position in by_position else None,
-            )
-            for e in loaded.rota
-        ],
-        excluded=[ExclusionOut(isil=e.isil, reasons=list(e.reasons)) for e in loaded.excluded],
-        attempts=[
-            AttemptOut(
-                position=a.position,
-                isil=a.isil,
-                state=S(a.state),
-                condition=a.condition,
-                fee_dkk=a.fee_dkk,
-                reply_by=a.reply_by,
-                answer_due=a.answer_due,
-                created_at=a.created_at,
-            )
-            for a in loaded.attempts
-        ],
-        events=[
-            EventOut(
-                at=e.at,
-                side=e.side,
-                action=e.action,
-                from_state=e.from_state,
-                to_state=e.to_state,
-                by_role=e.by_role,
-                by_user=e.by_user,
-                by_isil=e.by_isil,
-                reason=e.reason,
-                position=e.position,
-                isil=e.isil,
-            )
-            for e in events
-        ],
-        allowed_actions=[_allowed_out(a, row.id) for a in _allowed(loaded, role, principal, aggregate)],
-        can_edit_rota=role is lm.Role.REQUESTER_STAFF and R(row.state) not in lm.REQUESTER_TERMINAL,
-    )
+    allowed = _allowed(loaded, role, principal, aggregate)
+    return RequestReading(loaded, role, patron, events, aggregate, allowed)
 
 
 @dataclass(frozen=True)
@@ -1381,7 +1035,7 @@ def list_requests(
 
 def library_names(session: Session, isils: Iterable[str]) -> dict[str, str]:
     """Each library's name by ISIL, from the cached directory (an unknown ISIL names itself)."""
-    libraries = _libraries(session)
+    libraries = cached_libraries(session)
     return {isil: libraries[isil].name if isil in libraries else isil for isil in isils}
 
 

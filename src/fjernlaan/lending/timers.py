@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.errors import DomainError
@@ -61,131 +62,167 @@ def _each(
     return done
 
 
-def no_answer(session: Session, now: datetime) -> int:
-    """Lenders that did not answer by their deadline: the attempt becomes Unfilled, the request moves on."""
-    today = now.date()
-    ids = _claim(
-        session,
-        select(RequestRow.id).where(
-            RequestRow.state.in_([R.SENT.value, R.CANCEL_PENDING.value]),
-            RequestRow.answer_due < today,
-        ),
-    )
+# --------------------------------------------------------------------------------------------------
+# The deadlines: one row per date column the worker watches, walked by `run_deadline`
+# --------------------------------------------------------------------------------------------------
 
-    def work(loaded: service.Loaded) -> bool:
-        row = loaded.row
-        if row.answer_due is None or row.answer_due >= today:
+Step = Callable[[Session, service.Loaded, datetime], bool]
+"""What the worker does for one claimed request (True when it counts as done)."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A date on the request row that the worker acts on once it has passed.
+
+    The worker claims the requests in one of `states` whose `column` is before today (`on_the_day`:
+    on or before today, for dates that say when to act rather than the last day still in time).
+    Then, for each, in its own savepoint: `still_due` may look again and say no (it may clear a
+    stale date); otherwise it applies `action` (as the system, or as the borrowing library with
+    `by_borrowing_library`, with `reason`), or, for a deadline that is a notice, runs `notice`.
+    """
+
+    name: str
+    states: tuple[lm.RequesterState, ...]
+    column: InstrumentedAttribute[date | None]
+    action: lm.Action | None = None
+    reason: str | None = None
+    by_borrowing_library: bool = False
+    on_the_day: bool = False
+    still_due: Callable[[service.Loaded, date], bool] | None = None
+    notice: Step | None = None
+
+    def claim_query(self, today: date) -> Select[Any]:
+        """The requests whose date has passed."""
+        states = [s.value for s in self.states]
+        in_state = RequestRow.state == states[0] if len(states) == 1 else RequestRow.state.in_(states)
+        passed = self.column <= today if self.on_the_day else self.column < today
+        return select(RequestRow.id).where(in_state, passed)
+
+    def step(self, session: Session, loaded: service.Loaded, now: datetime) -> bool:
+        """Act on one claimed request."""
+        if self.still_due is not None and not self.still_due(loaded, now.date()):
             return False
-        aggregate = loaded.aggregate()
-        attempt = aggregate.open_attempt
-        if attempt is None or attempt.state is not lm.SupplierState.RECEIVED:
-            row.answer_due = None  # the lender answered; nothing to time any more
-            return False
-        service.apply(session, loaded, lm.Action.NO_ANSWER, service.SYSTEM, now)
+        if self.notice is not None:
+            return self.notice(session, loaded, now)
+        assert self.action is not None
+        actor = (
+            # The worker acts on the borrowing library's behalf: the model gives this step to
+            # requester staff, and the event names the worker as the user who did it.
+            service.Actor(lm.Role.REQUESTER_STAFF, "worker", loaded.row.requester_isil)
+            if self.by_borrowing_library
+            else service.SYSTEM
+        )
+        data = lm.ActionInput(reason=self.reason) if self.reason is not None else None
+        service.apply(session, loaded, self.action, actor, now, data)
         return True
 
-    return _each(session, ids, now, work)
+
+def run_deadline(session: Session, deadline: Deadline, now: datetime) -> int:
+    """Claim the requests whose `deadline` has passed and act on each; returns how many were done."""
+    ids = _claim(session, deadline.claim_query(now.date()))
+    return _each(session, ids, now, lambda loaded: deadline.step(session, loaded, now))
 
 
-_NEED_BEFORE_STATES = [R.SOURCING, R.SENT, R.EXPECTS_TO_SUPPLY, R.CONDITIONAL, R.END_OF_ROTA]
+def _lender_still_silent(loaded: service.Loaded, today: date) -> bool:
+    row = loaded.row
+    if row.answer_due is None or row.answer_due >= today:
+        return False
+    attempt = loaded.aggregate().open_attempt
+    if attempt is None or attempt.state is not lm.SupplierState.RECEIVED:
+        row.answer_due = None  # the lender answered; nothing to time any more
+        return False
+    return True
+
+
+def _remind_borrowing_library(session: Session, loaded: service.Loaded, now: datetime) -> bool:
+    row = loaded.row
+    libraries = service.cached_libraries(session)
+    requester = libraries.get(row.requester_isil)
+    row.reminders_sent += 1
+    row.next_reminder_on = now.date() + timedelta(days=service.OVERDUE_REMINDER_EVERY_DAYS)
+    if requester is None or not requester.email:
+        return False
+    lender = row.current_lender_isil or ""
+    queue_email(
+        session,
+        to=[requester.email],
+        template="library_overdue_reminder",
+        lang="da",
+        context={
+            "library_name": requester.name,
+            "request_id": row.id,
+            "title": row.title,
+            "due_date": row.due_date.isoformat() if row.due_date else "",
+            "lender": service.library_name(session, lender) if lender else "",
+            "lender_isil": lender,
+            "reminder": row.reminders_sent,
+        },
+        idempotency_key=f"lending:{row.id}:overdue-reminder:{row.reminders_sent}",
+        ordering_key=f"lending:{row.id}:library",
+        now=now,
+    )
+    return True
+
+
+NO_ANSWER = Deadline(
+    "no_answer",
+    (R.SENT, R.CANCEL_PENDING),
+    RequestRow.answer_due,
+    lm.Action.NO_ANSWER,
+    still_due=_lender_still_silent,
+)
+NEED_BEFORE = Deadline(
+    "need_before",
+    (R.SOURCING, R.SENT, R.EXPECTS_TO_SUPPLY, R.CONDITIONAL, R.END_OF_ROTA),
+    RequestRow.need_before,
+    lm.Action.NEED_BEFORE_PASSED,
+)
+OVERDUE = Deadline(
+    "overdue", (R.RECEIVED, R.CHECKED_OUT, R.RENEW_PENDING), RequestRow.due_date, lm.Action.MARK_OVERDUE
+)
+OVERDUE_REMINDERS = Deadline(
+    "overdue_reminders",
+    (R.OVERDUE, R.RECALLED),
+    RequestRow.next_reminder_on,
+    on_the_day=True,
+    notice=_remind_borrowing_library,
+)
+PICKUP_WINDOW = Deadline(
+    "pickup_window",
+    (R.RECEIVED,),
+    RequestRow.pickup_due,
+    lm.Action.SHIP_RETURN,
+    reason="not collected by the patron within the pickup window",
+    by_borrowing_library=True,
+)
+
+DEADLINES: tuple[Deadline, ...] = (NO_ANSWER, NEED_BEFORE, OVERDUE, OVERDUE_REMINDERS, PICKUP_WINDOW)
+"""Every deadline on a request's row, in the order the worker runs them."""
+
+
+def no_answer(session: Session, now: datetime) -> int:
+    """Lenders that did not answer by their deadline: the attempt becomes Unfilled, the request moves on."""
+    return run_deadline(session, NO_ANSWER, now)
 
 
 def need_before(session: Session, now: datetime) -> int:
     """Requests whose need-before date passed before anything was shipped end unfilled."""
-    today = now.date()
-    ids = _claim(
-        session,
-        select(RequestRow.id).where(
-            RequestRow.state.in_([s.value for s in _NEED_BEFORE_STATES]),
-            RequestRow.need_before < today,
-        ),
-    )
-
-    def work(loaded: service.Loaded) -> bool:
-        service.apply(session, loaded, lm.Action.NEED_BEFORE_PASSED, service.SYSTEM, now)
-        return True
-
-    return _each(session, ids, now, work)
+    return run_deadline(session, NEED_BEFORE, now)
 
 
 def overdue(session: Session, now: datetime) -> int:
     """Loans past their due date become overdue (the patron is told)."""
-    today = now.date()
-    ids = _claim(
-        session,
-        select(RequestRow.id).where(
-            RequestRow.state.in_([R.RECEIVED.value, R.CHECKED_OUT.value, R.RENEW_PENDING.value]),
-            RequestRow.due_date < today,
-        ),
-    )
-
-    def work(loaded: service.Loaded) -> bool:
-        service.apply(session, loaded, lm.Action.MARK_OVERDUE, service.SYSTEM, now)
-        return True
-
-    return _each(session, ids, now, work)
+    return run_deadline(session, OVERDUE, now)
 
 
 def overdue_reminders(session: Session, now: datetime) -> int:
     """Remind the borrowing library of each overdue loan, weekly until it is returned."""
-    today = now.date()
-    ids = _claim(
-        session,
-        select(RequestRow.id).where(
-            RequestRow.state.in_([R.OVERDUE.value, R.RECALLED.value]),
-            RequestRow.next_reminder_on <= today,
-        ),
-    )
-
-    def work(loaded: service.Loaded) -> bool:
-        row = loaded.row
-        libraries = service._libraries(session)
-        requester = libraries.get(row.requester_isil)
-        row.reminders_sent += 1
-        row.next_reminder_on = today + timedelta(days=service.OVERDUE_REMINDER_EVERY_DAYS)
-        if requester is None or not requester.email:
-            return False
-        lender = row.current_lender_isil or ""
-        queue_email(
-            session,
-            to=[requester.email],
-            template="library_overdue_reminder",
-            lang="da",
-            context={
-                "library_name": requester.name,
-                "request_id": row.id,
-                "title": row.title,
-                "due_date": row.due_date.isoformat() if row.due_date else "",
-                "lender": service._library_name(session, lender) if lender else "",
-                "lender_isil": lender,
-                "reminder": row.reminders_sent,
-            },
-            idempotency_key=f"lending:{row.id}:overdue-reminder:{row.reminders_sent}",
-            ordering_key=f"lending:{row.id}:library",
-            now=now,
-        )
-        return True
-
-    return _each(session, ids, now, work)
+    return run_deadline(session, OVERDUE_REMINDERS, now)
 
 
 def pickup_window(session: Session, now: datetime) -> int:
     """Loans the patron did not collect within the pickup window go back to the lender."""
-    today = now.date()
-    ids = _claim(
-        session,
-        select(RequestRow.id).where(RequestRow.state == R.RECEIVED.value, RequestRow.pickup_due < today),
-    )
-
-    def work(loaded: service.Loaded) -> bool:
-        # The worker ships the item back on the borrowing library's behalf: the model gives this
-        # step to requester staff, and the event names the worker as the user who did it.
-        actor = service.Actor(lm.Role.REQUESTER_STAFF, "worker", loaded.row.requester_isil)
-        data = lm.ActionInput(reason="not collected by the patron within the pickup window")
-        service.apply(session, loaded, lm.Action.SHIP_RETURN, actor, now, data)
-        return True
-
-    return _each(session, ids, now, work)
+    return run_deadline(session, PICKUP_WINDOW, now)
 
 
 DUE_SOON_DAYS = 3
@@ -241,7 +278,7 @@ def lender_digest(session: Session, now: datetime) -> int:
                 "answer_due": answer_due.isoformat() if answer_due else "",
             }
         )
-    libraries = service._libraries(session)
+    libraries = service.cached_libraries(session)
     queued = 0
     for isil, items in waiting.items():
         lender = libraries.get(isil)

@@ -27,7 +27,7 @@ from fjernlaan.catalogue.model import Record
 from fjernlaan.catalogue.words import MATERIAL_WORDS
 from fjernlaan.errors import Conflict, DomainError, NotFound
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import service
+from fjernlaan.lending import service, shaping
 from fjernlaan.lending.principles import Tier
 from fjernlaan.lending.schemas import ActionIn, PlaceRequestIn, RequestOut
 from fjernlaan.web import kit
@@ -532,7 +532,7 @@ def request_page(
     if principal is None:
         return _login(request)
     principal = _staff(principal, request_id)
-    view = service.view(session, request_id, principal)
+    view = shaping.view(session, request_id, principal)
     lang = kit.request_language(request)
     messages = service.list_messages(session, request_id, principal)
     mine = principal.library_isil
@@ -711,7 +711,7 @@ def move_lender(
         return _expired(request, request_id)
     lang = kit.request_language(request)
     try:
-        view = service.view(session, request_id, principal)
+        view = shaping.view(session, request_id, principal)
         waiting = [e.isil for e in view.rota if e.position >= _next_position(view)]
         if isil not in waiting:
             raise DomainError(f"{isil} is not waiting on the list", field="isil")
@@ -758,7 +758,7 @@ def add_lender(
             raise DomainError("add_lender needs reason", field="reason")
         position = None
         if ask_next:
-            position = _next_position(service.view(session, request_id, principal))
+            position = _next_position(shaping.view(session, request_id, principal))
         service.add_rota_lender(
             session, request_id, isil.strip()[:16], reason.strip()[:500], position, principal, clock.now()
         )

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from itertools import pairwise
 
-from fjernlaan.directory.model import DomainError
+from fjernlaan.errors import DomainError
 
 # ---------------------------------------------------------------------------------------------------
 # Errors

@@ -17,7 +17,8 @@ from fjernlaan.catalogue.model import (
     normalise_issn,
     normalise_oclc,
 )
-from fjernlaan.directory.model import DomainError, MaterialType
+from fjernlaan.directory.model import MaterialType
+from fjernlaan.errors import DomainError
 
 # --- ISBN -------------------------------------------------------------------------------------------
 

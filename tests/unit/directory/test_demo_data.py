@@ -31,7 +31,6 @@ from fjernlaan.directory.demo import (
     parse_demo_libraries,
 )
 from fjernlaan.directory.model import (
-    DomainError,
     Iso18626Version,
     Library,
     LibraryType,
@@ -41,6 +40,7 @@ from fjernlaan.directory.model import (
     normalise_isil,
     public_library_isil,
 )
+from fjernlaan.errors import DomainError
 
 CENTRAL_BY_REGION = {
     Region.GENTOFTE: "DK-715700",

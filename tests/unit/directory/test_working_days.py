@@ -8,7 +8,8 @@ import pytest
 
 from fjernlaan.clock import SYSTEM_CLOCK, today
 from fjernlaan.directory.calendar import add_working_days, calendar_for, is_danish_public_holiday
-from fjernlaan.directory.model import Closure, DomainError
+from fjernlaan.directory.model import Closure
+from fjernlaan.errors import DomainError
 
 
 def test_three_working_days_from_a_monday_is_thursday() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fjernlaan.directory.model import DomainError
+from fjernlaan.errors import DomainError
 from fjernlaan.lending.model import (
     EXPECTED_ATTEMPT_STATES,
     ISO18626_STATUS,

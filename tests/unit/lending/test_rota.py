@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from fjernlaan.directory.model import (
     Closure,
-    DomainError,
     LendingPolicy,
     Library,
     LibraryType,
@@ -20,7 +19,9 @@ from fjernlaan.directory.model import (
     RequesterCategory,
     WorkingCalendar,
 )
-from fjernlaan.lending.model import (
+from fjernlaan.errors import DomainError
+from fjernlaan.lending.principles import Exclusions, Tier, load_principles
+from fjernlaan.lending.rota import (
     HoldingInfo,
     LenderLoad,
     Rota,
@@ -29,7 +30,6 @@ from fjernlaan.lending.model import (
     build_rota,
     reorder,
 )
-from fjernlaan.lending.principles import Exclusions, Tier, load_principles
 
 TODAY = date(2026, 3, 2)
 DK2012 = load_principles("dk-2012")

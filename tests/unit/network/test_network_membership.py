@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from fjernlaan.directory.model import DomainError
+from fjernlaan.errors import DomainError
 from fjernlaan.network.model import (
     AlreadyMemberError,
     Body,
