@@ -364,11 +364,7 @@ def get_attendance(
     meeting_id: MeetingId, session: SessionDep, principal: PrincipalDep
 ) -> list[AttendanceOut]:
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
-    return [AttendanceOut(**_att(a)) for a in service.attendance(session, meeting_id)]
-
-
-def _att(a: m.Attendance) -> dict[str, object]:
-    return {"meeting_id": a.meeting_id, "person_id": a.person_id, "mark": a.mark, "note": a.note}
+    return [AttendanceOut.of(a) for a in service.attendance(session, meeting_id)]
 
 
 @router.put(
@@ -386,7 +382,7 @@ def mark_attendance(
     service.require_coordinator(session, principal, _meeting_body(session, meeting_id))
     mark = service.mark_attendance(session, meeting_id, person_id, body.mark, body.note)
     session.commit()
-    return AttendanceOut(**_att(mark))
+    return AttendanceOut.of(mark)
 
 
 @router.post(
@@ -407,7 +403,7 @@ def close_attendance(
     fresh = {ms.person.id: ms for ms in service.memberships(session, closing.meeting.body_id)}
     return ClosingOut(
         meeting=MeetingOut.of(service.get_meeting(session, meeting_id)),
-        attendance=[AttendanceOut(**_att(a)) for a in closing.attendance],
+        attendance=[AttendanceOut.of(a) for a in closing.attendance],
         withdrawn=[MembershipOut.of(fresh[w.person.id]) for w in closing.withdrawals],
         promoted=[MembershipOut.of(fresh[p.person.id]) for p in closing.promotions],
     )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from fjernlaan.fields import Id, Isil, LongText, Name, SaneDate, SaneDateTime, ShortText, Text
 from fjernlaan.network import model as m
@@ -13,6 +13,18 @@ from fjernlaan.network import model as m
 _LIST_MAX = 1000  # ids or items in one body
 
 _IN = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Out(BaseModel):
+    """An answer read from a domain object: each field from the attribute of the same name (nested
+    answers likewise), so a domain type has one conversion, not a copy of its fields per answer."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, obj: object) -> Self:
+        """The API view of a domain object."""
+        return cls.model_validate(obj)
 
 
 class BodyIn(BaseModel):
@@ -32,7 +44,7 @@ class BodyIn(BaseModel):
     coordinator_user_ids: list[Id] = Field(default=[], max_length=_LIST_MAX)
 
 
-class BodyOut(BaseModel):
+class BodyOut(_Out):
     """A body."""
 
     id: int
@@ -41,28 +53,13 @@ class BodyOut(BaseModel):
     capacity: int | None
     absence_limit: int | None
     meetings_per_year: int | None
-    coordinator_user_ids: list[int]
+    coordinator_user_ids: list[int] = Field(
+        validation_alias=AliasChoices("coordinator_user_ids", "coordinator_ids")
+    )
     parent_id: int | None
     mandate: str
     email: str | None
     newsletter: str | None
-
-    @classmethod
-    def of(cls, body: m.Body) -> BodyOut:
-        """The API view of a domain body."""
-        return cls(
-            id=body.id,
-            name=body.name,
-            kind=body.kind,
-            capacity=body.capacity,
-            absence_limit=body.absence_limit,
-            meetings_per_year=body.meetings_per_year,
-            coordinator_user_ids=list(body.coordinator_ids),
-            parent_id=body.parent_id,
-            mandate=body.mandate,
-            email=body.email,
-            newsletter=body.newsletter,
-        )
 
 
 class PersonIn(BaseModel):
@@ -79,7 +76,7 @@ class PersonIn(BaseModel):
     language: str = Field(default="da", pattern="^(da|en)$", max_length=2)
 
 
-class PersonOut(BaseModel):
+class PersonOut(_Out):
     """A person."""
 
     id: int
@@ -89,20 +86,8 @@ class PersonOut(BaseModel):
     role: str
     library_isil: str | None
 
-    @classmethod
-    def of(cls, person: m.Person) -> PersonOut:
-        """The API view of a domain person."""
-        return cls(
-            id=person.id,
-            name=person.name,
-            email=person.email,
-            organisation=person.organisation,
-            role=person.role,
-            library_isil=person.library_isil,
-        )
 
-
-class StatusChangeOut(BaseModel):
+class StatusChangeOut(_Out):
     """One step of a membership's history."""
 
     at: date
@@ -111,7 +96,7 @@ class StatusChangeOut(BaseModel):
     why: str
 
 
-class MembershipOut(BaseModel):
+class MembershipOut(_Out):
     """A person's standing with a body."""
 
     id: int | None
@@ -122,23 +107,6 @@ class MembershipOut(BaseModel):
     application_no: int
     joined_on: date | None
     history: list[StatusChangeOut]
-
-    @classmethod
-    def of(cls, ms: m.Membership) -> MembershipOut:
-        """The API view of a domain membership."""
-        return cls(
-            id=ms.id,
-            body_id=ms.body_id,
-            person=PersonOut.of(ms.person),
-            status=ms.status,
-            applied_on=ms.applied_on,
-            application_no=ms.application_no,
-            joined_on=ms.joined_on,
-            history=[
-                StatusChangeOut(at=h.at, from_status=h.from_status, to_status=h.to_status, why=h.why)
-                for h in ms.history
-            ],
-        )
 
 
 class ApplicationIn(BaseModel):
@@ -157,7 +125,7 @@ class ApplicationIn(BaseModel):
         return self
 
 
-class MembershipMoveOut(BaseModel):
+class MembershipMoveOut(_Out):
     """The outcome of a membership move: the membership and anyone promoted from the waiting list."""
 
     membership: MembershipOut
@@ -228,7 +196,7 @@ class MeetingIn(BaseModel):
     agenda: list[AgendaItemIn] = Field(default=[], max_length=200)
 
 
-class SessionOut(BaseModel):
+class SessionOut(_Out):
     """A session of a meeting."""
 
     key: str
@@ -241,7 +209,7 @@ class SessionOut(BaseModel):
     location: str
 
 
-class AgendaItemOut(BaseModel):
+class AgendaItemOut(_Out):
     """An agenda item."""
 
     number: int
@@ -251,7 +219,7 @@ class AgendaItemOut(BaseModel):
     description: str
 
 
-class MeetingOut(BaseModel):
+class MeetingOut(_Out):
     """A meeting with its sessions and agenda."""
 
     id: int
@@ -261,42 +229,8 @@ class MeetingOut(BaseModel):
     attendance_closed: bool
     revision: int
     sessions: list[SessionOut]
-    agenda: list[AgendaItemOut]
-
-    @classmethod
-    def of(cls, meeting: m.Meeting) -> MeetingOut:
-        """The API view of a domain meeting."""
-        return cls(
-            id=meeting.id,
-            body_id=meeting.body_id,
-            title=meeting.title,
-            held_on=meeting.held_on,
-            attendance_closed=meeting.attendance_closed,
-            revision=meeting.revision,
-            sessions=[
-                SessionOut(
-                    key=s.key,
-                    label=s.label,
-                    starts=s.starts,
-                    ends=s.ends,
-                    host_library=s.host_library,
-                    place=s.place,
-                    room=s.room,
-                    location=s.location,
-                )
-                for s in meeting.sessions
-            ],
-            agenda=[
-                AgendaItemOut(
-                    number=a.number,
-                    title=a.title,
-                    presenter=a.presenter,
-                    papers=list(a.papers),
-                    description=a.description,
-                )
-                for a in meeting.ordered_agenda
-            ],
-        )
+    # in item-number order
+    agenda: list[AgendaItemOut] = Field(validation_alias=AliasChoices("ordered_agenda", "agenda"))
 
 
 class AttendanceIn(BaseModel):
@@ -308,7 +242,7 @@ class AttendanceIn(BaseModel):
     note: Annotated[Text, Field(max_length=1000)] = ""
 
 
-class AttendanceOut(BaseModel):
+class AttendanceOut(_Out):
     """A member's mark for a meeting."""
 
     meeting_id: int
@@ -325,7 +259,7 @@ class CloseAttendanceIn(BaseModel):
     today: SaneDate | None = None
 
 
-class ClosingOut(BaseModel):
+class ClosingOut(_Out):
     """What closing attendance did."""
 
     meeting: MeetingOut
@@ -334,7 +268,7 @@ class ClosingOut(BaseModel):
     promoted: list[MembershipOut]
 
 
-class InvitationsOut(BaseModel):
+class InvitationsOut(_Out):
     """How many invitations were queued."""
 
     queued: int
@@ -381,7 +315,7 @@ class StatusIn(BaseModel):
     status: m.ActionItemStatus
 
 
-class DecisionOut(BaseModel):
+class DecisionOut(_Out):
     """A decision."""
 
     number: int
@@ -392,7 +326,7 @@ class DecisionOut(BaseModel):
     working_group_organisations: list[str]
 
 
-class ActionItemOut(BaseModel):
+class ActionItemOut(_Out):
     """An action item."""
 
     number: int
@@ -402,7 +336,7 @@ class ActionItemOut(BaseModel):
     status: m.ActionItemStatus
 
 
-class MinutesOut(BaseModel):
+class MinutesOut(_Out):
     """Minutes with decisions and action items."""
 
     id: int
@@ -413,33 +347,6 @@ class MinutesOut(BaseModel):
     published_at: datetime | None
     decisions: list[DecisionOut]
     action_items: list[ActionItemOut]
-
-    @classmethod
-    def of(cls, minutes: m.Minutes) -> MinutesOut:
-        """The API view of domain minutes."""
-        return cls(
-            id=minutes.id,
-            meeting_id=minutes.meeting_id,
-            body_id=minutes.body_id,
-            text_md=minutes.text_md,
-            author=minutes.author,
-            published_at=minutes.published_at,
-            decisions=[
-                DecisionOut(
-                    number=d.number,
-                    text=d.text,
-                    agenda_item=d.agenda_item,
-                    working_group_name=d.working_group_name,
-                    working_group_mandate=d.working_group_mandate,
-                    working_group_organisations=list(d.working_group_organisations),
-                )
-                for d in minutes.decisions
-            ],
-            action_items=[
-                ActionItemOut(number=a.number, text=a.text, owner=a.owner, due=a.due, status=a.status)
-                for a in minutes.action_items
-            ],
-        )
 
 
 class TaskIn(BaseModel):
@@ -452,7 +359,7 @@ class TaskIn(BaseModel):
     due: SaneDate | None = None
 
 
-class TaskOut(BaseModel):
+class TaskOut(_Out):
     """A working group's task."""
 
     number: int
@@ -460,17 +367,6 @@ class TaskOut(BaseModel):
     owner_organisation: str | None
     due: date | None
     status: m.ActionItemStatus
-
-    @classmethod
-    def of(cls, task: m.WorkingGroupTask) -> TaskOut:
-        """The API view of a domain task."""
-        return cls(
-            number=task.number,
-            text=task.text,
-            owner_organisation=task.owner_organisation,
-            due=task.due,
-            status=task.status,
-        )
 
 
 class WorkingGroupIn(BaseModel):
@@ -483,7 +379,7 @@ class WorkingGroupIn(BaseModel):
     coordinator_user_ids: list[Id] = Field(default=[], max_length=_LIST_MAX)
 
 
-class WorkingGroupOut(BaseModel):
+class WorkingGroupOut(_Out):
     """A new working group with its members and task list."""
 
     body: BodyOut
@@ -492,14 +388,14 @@ class WorkingGroupOut(BaseModel):
     unrepresented_organisations: list[str]
 
 
-class MyBodyOut(BaseModel):
+class MyBodyOut(_Out):
     """One of the caller's bodies with their membership."""
 
     body: BodyOut
     membership: MembershipOut
 
 
-class MeOut(BaseModel):
+class MeOut(_Out):
     """The caller as a member: their person, bodies, upcoming meetings and calendar feed."""
 
     person: PersonOut

@@ -40,6 +40,7 @@ from fjernlaan.network.store import (
     WorkingGroupTaskRow,
     attendance_for,
     body_from_row,
+    columns_of,
     meeting_from_row,
     memberships_of,
     minutes_from_row,
@@ -903,16 +904,7 @@ def create_working_group(
     for ms in creation.memberships:
         ids[ms.person.id] = save_membership(session, ms)
     for task in creation.tasks:
-        session.add(
-            WorkingGroupTaskRow(
-                body_id=group_row.id,
-                number=task.number,
-                text=task.text,
-                owner_organisation=task.owner_organisation,
-                due=task.due,
-                status=task.status.value,
-            )
-        )
+        session.add(WorkingGroupTaskRow(body_id=group_row.id, **columns_of(task, WorkingGroupTaskRow)))
     decision_row.working_group_id = group_row.id
     session.flush()
     extra = {

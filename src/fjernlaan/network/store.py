@@ -6,8 +6,12 @@ meeting at 10:00 stays at 10:00 even if the time-zone rules change.
 
 from __future__ import annotations
 
+import types
+from dataclasses import fields
 from datetime import date, datetime
-from typing import Any
+from enum import Enum
+from functools import cache
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from sqlalchemy import (
     JSON,
@@ -26,22 +30,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from fjernlaan.db.base import Base, UtcDateTime, utcnow
 from fjernlaan.network.model import (
     ActionItem,
-    ActionItemStatus,
     AgendaItem,
     Attendance,
-    AttendanceMark,
     Body,
-    BodyKind,
     Decision,
     Meeting,
     MeetingSession,
     Membership,
-    MembershipStatus,
     Minutes,
     Person,
     StatusChange,
     WorkingGroupTask,
 )
+
+T = TypeVar("T")
 
 
 class BodyRow(Base):
@@ -273,6 +275,50 @@ class WorkingGroupTaskRow(Base):
 
 
 # --- rows to domain ---------------------------------------------------------------------------
+# One conversion each way for every type: a domain field and its column share a name; an enum is
+# stored as its value and a tuple as a JSON list.
+
+
+@cache
+def _readers(cls: Any) -> dict[str, Any]:
+    """Per field of the dataclass `cls`: how to turn a column's value into the field's type."""
+    readers: dict[str, Any] = {}
+    for name, hint in get_type_hints(cls).items():
+        args = get_args(hint) if get_origin(hint) in (Union, types.UnionType) else (hint,)
+        enum = next((a for a in args if isinstance(a, type) and issubclass(a, Enum)), None)
+        if enum is not None:
+            readers[name] = lambda v, enum=enum: None if v is None else enum(v)
+        elif any(get_origin(a) is tuple for a in args):
+            readers[name] = lambda v: tuple(v or ())
+        else:
+            readers[name] = lambda v: v
+    return readers
+
+
+def from_row(cls: type[T], row: object, **given: Any) -> T:
+    """The domain dataclass `cls` read from a row's columns of the same names; `given` supplies the
+    fields that are no column of the row (children, people)."""
+    readers = _readers(cls)  # type: ignore[arg-type]  # a class is hashable
+    values = {
+        f.name: given[f.name] if f.name in given else readers[f.name](getattr(row, f.name))
+        for f in fields(cls)  # type: ignore[arg-type]  # a dataclass
+    }
+    return cls(**values)
+
+
+def columns_of(obj: Any, row_class: type[Base], *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The domain object's fields that are columns of `row_class`, as stored (not those in `skip`)."""
+    columns = row_class.__table__.columns.keys()
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        if f.name in columns and f.name not in skip:
+            value = getattr(obj, f.name)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+    return out
 
 
 def coordinator_ids(session: Session, body_id: int) -> tuple[int, ...]:
@@ -287,44 +333,18 @@ def coordinator_ids(session: Session, body_id: int) -> tuple[int, ...]:
 
 def body_from_row(session: Session, row: BodyRow) -> Body:
     """The domain view of a stored body."""
-    return Body(
-        id=row.id,
-        name=row.name,
-        kind=BodyKind(row.kind),
-        capacity=row.capacity,
-        absence_limit=row.absence_limit,
-        meetings_per_year=row.meetings_per_year,
-        coordinator_ids=coordinator_ids(session, row.id),
-        parent_id=row.parent_id,
-        mandate=row.mandate,
-        email=row.email,
-        newsletter=row.newsletter,
-    )
+    return from_row(Body, row, coordinator_ids=coordinator_ids(session, row.id))
 
 
 def write_body(row: BodyRow, body: Body) -> None:
-    """Copy the domain body's fields onto its row (not the coordinators)."""
-    row.name = body.name
-    row.kind = body.kind.value
-    row.capacity = body.capacity
-    row.absence_limit = body.absence_limit
-    row.meetings_per_year = body.meetings_per_year
-    row.parent_id = body.parent_id
-    row.mandate = body.mandate
-    row.email = body.email
-    row.newsletter = body.newsletter
+    """Copy the domain body's fields onto its row (not the id, not the coordinators)."""
+    for name, value in columns_of(body, BodyRow, skip=("id",)).items():
+        setattr(row, name, value)
 
 
 def person_from_row(row: PersonRow) -> Person:
     """The domain view of a stored person."""
-    return Person(
-        id=row.id,
-        name=row.name,
-        email=row.email,
-        organisation=row.organisation,
-        role=row.role,
-        library_isil=row.library_isil,
-    )
+    return from_row(Person, row)
 
 
 def memberships_of(session: Session, body_id: int, person_id: int | None = None) -> list[Membership]:
@@ -346,27 +366,8 @@ def memberships_of(session: Session, body_id: int, person_id: int | None = None)
             .where(MembershipHistoryRow.membership_id.in_(ids))
             .order_by(MembershipHistoryRow.membership_id, MembershipHistoryRow.seq)
         ):
-            steps[h.membership_id].append(
-                StatusChange(
-                    at=h.at,
-                    from_status=MembershipStatus(h.from_status) if h.from_status else None,
-                    to_status=MembershipStatus(h.to_status),
-                    why=h.why,
-                )
-            )
-    return [
-        Membership(
-            body_id=m.body_id,
-            person=person_from_row(p),
-            status=MembershipStatus(m.status),
-            applied_on=m.applied_on,
-            application_no=m.application_no,
-            joined_on=m.joined_on,
-            history=tuple(steps[m.id]),
-            id=m.id,
-        )
-        for m, p in rows
-    ]
+            steps[h.membership_id].append(from_row(StatusChange, h))
+    return [from_row(Membership, m, person=person_from_row(p), history=tuple(steps[m.id])) for m, p in rows]
 
 
 def save_membership(session: Session, membership: Membership) -> int:
@@ -382,10 +383,8 @@ def save_membership(session: Session, membership: Membership) -> int:
     if row is None:
         row = MembershipRow(body_id=membership.body_id, person_id=membership.person.id)
         session.add(row)
-    row.status = membership.status.value
-    row.applied_on = membership.applied_on
-    row.application_no = membership.application_no
-    row.joined_on = membership.joined_on
+    for name, value in columns_of(membership, MembershipRow, skip=("id", "body_id")).items():
+        setattr(row, name, value)
     session.flush()
     stored = len(
         session.scalars(
@@ -394,14 +393,7 @@ def save_membership(session: Session, membership: Membership) -> int:
     )
     for seq, step in enumerate(membership.history[stored:], start=stored + 1):
         session.add(
-            MembershipHistoryRow(
-                membership_id=row.id,
-                seq=seq,
-                at=step.at,
-                from_status=step.from_status.value if step.from_status else None,
-                to_status=step.to_status.value,
-                why=step.why,
-            )
+            MembershipHistoryRow(membership_id=row.id, seq=seq, **columns_of(step, MembershipHistoryRow))
         )
     session.flush()
     return row.id
@@ -417,68 +409,25 @@ def meeting_from_row(session: Session, row: MeetingRow) -> Meeting:
     agenda = session.scalars(
         select(AgendaItemRow).where(AgendaItemRow.meeting_id == row.id).order_by(AgendaItemRow.number)
     )
-    return Meeting(
-        id=row.id,
-        body_id=row.body_id,
-        title=row.title,
-        sessions=tuple(
-            MeetingSession(
-                key=s.key,
-                label=s.label,
-                starts=s.starts,
-                ends=s.ends,
-                host_library=s.host_library,
-                place=s.place,
-                room=s.room,
-                host_isil=s.host_isil,
-            )
-            for s in sessions
-        ),
-        agenda=tuple(
-            AgendaItem(
-                number=a.number,
-                title=a.title,
-                presenter=a.presenter,
-                papers=tuple(a.papers or ()),
-                description=a.description,
-            )
-            for a in agenda
-        ),
-        attendance_closed=row.attendance_closed,
-        revision=row.revision,
+    return from_row(
+        Meeting,
+        row,
+        sessions=tuple(from_row(MeetingSession, s) for s in sessions),
+        agenda=tuple(from_row(AgendaItem, a) for a in agenda),
     )
 
 
 def write_sessions(session: Session, meeting_id: int, sessions: tuple[MeetingSession, ...]) -> None:
     """Store a new meeting's sessions."""
     for s in sessions:
-        session.add(
-            MeetingSessionRow(
-                meeting_id=meeting_id,
-                key=s.key,
-                label=s.label,
-                starts=s.starts.replace(tzinfo=None),
-                ends=s.ends.replace(tzinfo=None),
-                host_library=s.host_library,
-                place=s.place,
-                room=s.room,
-                host_isil=s.host_isil,
-            )
-        )
+        values = columns_of(s, MeetingSessionRow)
+        values.update(starts=s.starts.replace(tzinfo=None), ends=s.ends.replace(tzinfo=None))
+        session.add(MeetingSessionRow(meeting_id=meeting_id, **values))
 
 
 def write_agenda_item(session: Session, meeting_id: int, item: AgendaItem) -> None:
     """Store one agenda item."""
-    session.add(
-        AgendaItemRow(
-            meeting_id=meeting_id,
-            number=item.number,
-            title=item.title,
-            presenter=item.presenter,
-            papers=list(item.papers),
-            description=item.description,
-        )
-    )
+    session.add(AgendaItemRow(meeting_id=meeting_id, **columns_of(item, AgendaItemRow)))
 
 
 def attendance_for(session: Session, meeting_ids: list[int]) -> list[Attendance]:
@@ -490,7 +439,7 @@ def attendance_for(session: Session, meeting_ids: list[int]) -> list[Attendance]
         .where(AttendanceRow.meeting_id.in_(meeting_ids))
         .order_by(AttendanceRow.meeting_id, AttendanceRow.person_id)
     )
-    return [Attendance(r.meeting_id, r.person_id, AttendanceMark(r.mark), r.note) for r in rows]
+    return [from_row(Attendance, r) for r in rows]
 
 
 def save_attendance(session: Session, marks: tuple[Attendance, ...] | list[Attendance]) -> None:
@@ -513,64 +462,22 @@ def minutes_from_row(session: Session, row: MinutesRow) -> Minutes:
     items = session.scalars(
         select(ActionItemRow).where(ActionItemRow.minutes_id == row.id).order_by(ActionItemRow.number)
     )
-    return Minutes(
-        id=row.id,
-        meeting_id=row.meeting_id,
-        body_id=row.body_id,
-        text_md=row.text_md,
-        decisions=tuple(
-            Decision(
-                number=d.number,
-                text=d.text,
-                agenda_item=d.agenda_item,
-                working_group_name=d.working_group_name,
-                working_group_mandate=d.working_group_mandate,
-                working_group_organisations=tuple(d.working_group_organisations or ()),
-            )
-            for d in decisions
-        ),
-        action_items=tuple(
-            ActionItem(
-                number=a.number,
-                text=a.text,
-                owner=a.owner,
-                due=a.due,
-                status=ActionItemStatus(a.status),
-            )
-            for a in items
-        ),
-        author=row.author,
-        published_at=row.published_at,
+    return from_row(
+        Minutes,
+        row,
+        decisions=tuple(from_row(Decision, d) for d in decisions),
+        action_items=tuple(from_row(ActionItem, a) for a in items),
     )
 
 
 def write_decision(session: Session, minutes_id: int, d: Decision) -> None:
     """Store one decision."""
-    session.add(
-        DecisionRow(
-            minutes_id=minutes_id,
-            number=d.number,
-            text=d.text,
-            agenda_item=d.agenda_item,
-            working_group_name=d.working_group_name,
-            working_group_mandate=d.working_group_mandate,
-            working_group_organisations=list(d.working_group_organisations),
-        )
-    )
+    session.add(DecisionRow(minutes_id=minutes_id, **columns_of(d, DecisionRow)))
 
 
 def write_action_item(session: Session, minutes_id: int, a: ActionItem) -> None:
     """Store one action item."""
-    session.add(
-        ActionItemRow(
-            minutes_id=minutes_id,
-            number=a.number,
-            text=a.text,
-            owner=a.owner,
-            due=a.due,
-            status=a.status.value,
-        )
-    )
+    session.add(ActionItemRow(minutes_id=minutes_id, **columns_of(a, ActionItemRow)))
 
 
 def tasks_of(session: Session, body_id: int) -> list[WorkingGroupTask]:
@@ -580,18 +487,4 @@ def tasks_of(session: Session, body_id: int) -> list[WorkingGroupTask]:
         .where(WorkingGroupTaskRow.body_id == body_id)
         .order_by(WorkingGroupTaskRow.number)
     )
-    return [
-        WorkingGroupTask(
-            number=r.number,
-            text=r.text,
-            owner_organisation=r.owner_organisation,
-            due=r.due,
-            status=ActionItemStatus(r.status),
-        )
-        for r in rows
-    ]
-
-
-def row_fields(row: Any, *names: str) -> dict[str, Any]:
-    """Some columns of a row as a dict (for API views)."""
-    return {n: getattr(row, n) for n in names}
+    return [from_row(WorkingGroupTask, r) for r in rows]
