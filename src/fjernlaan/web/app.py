@@ -40,6 +40,7 @@ from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
 from fjernlaan.plugins import load_plugins
 from fjernlaan.privacy.api import router as privacy_router
+from fjernlaan.privacy.views import router as privacy_pages
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(accounts_pages)
     app.include_router(patron_login_pages)
     app.include_router(patron_pages)
+    app.include_router(privacy_pages)
     app.include_router(pages_router)
     app.include_router(label_pages)
     app.include_router(network_overview_pages)
