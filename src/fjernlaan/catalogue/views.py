@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fjernlaan.catalogue import query as cq
 from fjernlaan.catalogue.query import Everything, Filters, Sort, free_text
 from fjernlaan.catalogue.search import search
+from fjernlaan.catalogue.words import MATERIAL_WORDS
 from fjernlaan.directory.model import MaterialType, Region
 from fjernlaan.errors import NotFound
 from fjernlaan.web import kit
@@ -50,18 +51,6 @@ REGION_WORDS = {
     "vejle": "Vejle",
     "herning": "Herning",
     "aalborg": "Aalborg",
-}
-MATERIAL_WORDS = {
-    "book": N_("Book"),
-    "article": N_("Article"),
-    "journal": N_("Journal"),
-    "music": N_("Music"),
-    "audiobook": N_("Audiobook"),
-    "film": N_("Film"),
-    "game": N_("Game"),
-    "map": N_("Map"),
-    "sheet_music": N_("Sheet music"),
-    "other": N_("Other material"),
 }
 SORTS = (
     (Sort.RELEVANCE.value, N_("Best match")),
