@@ -118,3 +118,33 @@ def test_lender_staff_print_a_transport_label(page: Page, hub_url: str) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     page.set_viewport_size({"width": 900, "height": 900})
     screenshot(page, "label")
+
+
+def test_a_library_admin_deactivates_a_user_and_reads_the_audit_log(page: Page, hub_url: str) -> None:
+    username = "e2e-" + uuid.uuid4().hex[:8]
+    log_in(page, hub_url, *LIBRARY_ADMIN)
+    page.goto(f"{hub_url}/admin/library/users")
+    page.fill("#field-username", username)
+    page.fill("#field-password", "e2e-kodeord-1")
+    with page.expect_navigation():
+        page.click("button:has-text('Opret bruger')")
+    with page.expect_navigation():
+        page.click(f"a[href$='/users/{username}']")
+    assert "Ingen API-nøgler." in page.inner_text("#tokens")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Deaktiver bruger")
+    assert "er deaktiveret" in page.inner_text("#flash-messages")
+    assert "Deaktiveret" in page.inner_text("dl.fjl-facts")
+    assert_accessible(page)
+    with page.expect_navigation():
+        page.click("text=Genaktiver bruger")
+    assert "kan logge ind igen" in page.inner_text("#flash-messages")
+
+    with page.expect_navigation():
+        page.locator("a[href='/admin/audit']").first.click()
+    assert page.inner_text("h1") == "Revisionslog"
+    entries = page.inner_text("#audit tbody")
+    assert f"user {username}" in entries and "user_deactivated" in entries and "user_activated" in entries
+    assert_accessible(page)
+    screenshot(page, "audit-log")

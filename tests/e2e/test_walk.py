@@ -1,34 +1,36 @@
-"""The whole loan by clicking, in Chromium, on a real `fjernlaan serve`: the lender's staff answer by
-scanning, print the pull slip and scan it as it ships; the borrowing library's staff scan it in, the
+"""The whole loan by clicking, in Chromium, on a real `fjernlaan serve`: a patron logs in with card and
+PIN, finds the title and asks for it with a pickup library and a need-before date; the lender's staff
+answer by scanning, print the pull slip and scan it as it ships; the borrowing library's staff scan it in, the
 patron gets the ready-for-pickup e-mail at a real SMTP server, staff check it out, take it back and ship
 it back; the lender checks it in, and the request is completed. On the way: a refused illegal step, a
 wrong password, a wrong barcode, English pages, axe on the dashboard and a queue, and screenshots.
-
-The request is placed through the lending service (as staff placing it for the patron would): the
-patron's own request pages are another branch's, and the walk is about the staff's day.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, screenshot
+from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, log_in_patron, screenshot
 from support import RecordingSmtpHandler, free_port
 
 pytestmark = pytest.mark.e2e
 
 LENDER_USER = ("walk-lender", "walk-lender-1")
 HOLDERS = ("DK-714700", "DK-715100", "DK-715300", "DK-715700")
+PATRON = ("5550001", "2468")  # card and PIN of the walk's patron (Københavns Biblioteker, DK-710100)
+PICKUP = "DK-710100"
 
 
 @dataclass(frozen=True)
@@ -79,38 +81,70 @@ def _database(hub: Hub):  # type: ignore[no-untyped-def]
     return Database(make_engine(hub.database_url))
 
 
-def _place_request(hub: Hub) -> tuple[int, str]:
-    """A title held by four public libraries; the borrowing library (København) places a request for
-    a patron with an e-mail address; a staff account at the lender asked first. Returns the request's
-    id and the lender's ISIL."""
-    from fjernlaan.accounts.model import Role
-    from fjernlaan.accounts.service import PatronIn, add_patron, add_user, authenticate
+def _seed(hub: Hub) -> None:
+    """A title held by four public libraries, and a patron of the borrowing library (København) with
+    an e-mail address and a PIN for self-service."""
+    from fjernlaan.accounts.service import PatronIn, add_patron, set_pin
     from fjernlaan.catalogue.model import Holding, Record
     from fjernlaan.catalogue.service import upsert_record
     from fjernlaan.clock import SYSTEM_CLOCK
-    from fjernlaan.lending import service as lending
-    from fjernlaan.lending.schemas import PlaceRequestIn
 
     db = _database(hub)
     try:
         with db.unit_of_work() as session:
             record = Record(record_id="walk-1", title="Æbler på Åen", year=1998, creators=("Ærø, Søren",))
             holdings = [Holding(isil, copies=1, available=1, shelf_mark="86.4 Ærø") for isil in HOLDERS]
-            record_pk = upsert_record(session, record, holdings).record_pk
-            patron = add_patron(
+            upsert_record(session, record, holdings)
+            add_patron(
                 session,
                 PatronIn(
-                    card_number="5550001",
-                    name="Søren Ærø",
-                    email="soren@example.dk",
-                    home_library="DK-710100",
+                    card_number=PATRON[0], name="Søren Ærø", email="soren@example.dk", home_library=PICKUP
                 ),
             )
-            principal = authenticate(session, *DEMO_STAFF)
-            data = PlaceRequestIn(record_id=record_pk, patron_id=patron.id)
-            request_id = lending.place(session, data, principal, "dk-2012", SYSTEM_CLOCK.now())
-            lender = lending.load(session, request_id).row.current_lender_isil
+            set_pin(session, PICKUP, PATRON[0], PATRON[1], SYSTEM_CLOCK.now())
+    finally:
+        db.dispose()
+
+
+def _patron_requests(page: Page, hub: Hub) -> int:
+    """The patron logs in, searches, asks for the title with a pickup library and a need-before date,
+    and sees it under "My requests" in plain words. Returns the request number the page told."""
+    log_in_patron(page, hub.url, *PATRON)
+    assert page.url == f"{hub.url}/patron"
+    page.click("text=Find en bog")
+    page.fill("input[name=q]", "æbler på åen")
+    with page.expect_navigation():
+        page.click("form.patron-search button[type=submit]")
+    with page.expect_navigation():
+        page.locator("li.fjl-hit", has_text="Æbler på Åen").locator("a.fjl-ask").first.click()
+    assert page.inner_text("h1") == "Bestil en bog"
+    page.select_option("select[name=pickup_isil]", PICKUP)
+    need_before = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
+    page.fill("input[name=need_before]", need_before)
+    with page.expect_navigation():
+        page.click("form.patron-request button[type=submit]")
+    flash = page.inner_text(".alert-success")
+    number = re.search(r"Dit bestillingsnummer er (\d+)", flash)
+    assert number is not None, flash
+    row = page.locator("#my-requests tr", has_text=f"Bestillingsnummer {number.group(1)}")
+    assert "Under behandling" in row.inner_text()
+    return int(number.group(1))
+
+
+def _lender_and_user(hub: Hub, request_id: int) -> str:
+    """The request as placed (pickup, need-before date, a lender among the holders), and a staff
+    account at the lender it asked first. Returns the lender's ISIL."""
+    from fjernlaan.accounts.model import Role
+    from fjernlaan.accounts.service import add_user
+    from fjernlaan.lending import service as lending
+
+    db = _database(hub)
+    try:
+        with db.unit_of_work() as session:
+            row = lending.load(session, request_id).row
+            lender = row.current_lender_isil
             assert lender in HOLDERS, lender
+            assert row.pickup_isil == PICKUP and row.need_before is not None
             add_user(
                 session,
                 username=LENDER_USER[0],
@@ -118,7 +152,7 @@ def _place_request(hub: Hub) -> tuple[int, str]:
                 role=Role.STAFF,
                 library_isil=lender,
             )
-        return request_id, lender
+        return lender
     finally:
         db.dispose()
 
@@ -197,8 +231,11 @@ def test_the_whole_loan_by_clicking(browser: Browser, hub: Hub) -> None:
     smtp.start()
     lender_context = browser.new_context(viewport=DESKTOP, locale="da-DK")
     borrower_context = browser.new_context(viewport=DESKTOP, locale="da-DK")
+    patron_context = browser.new_context(viewport=DESKTOP, locale="da-DK")
     try:
-        request_id, _lender = _place_request(hub)
+        _seed(hub)
+        request_id = _patron_requests(patron_context.new_page(), hub)
+        _lender_and_user(hub, request_id)
         barcode = f"FJL-{request_id}"
         lending, borrowing = lender_context.new_page(), borrower_context.new_page()
 
@@ -285,4 +322,5 @@ def test_the_whole_loan_by_clicking(browser: Browser, hub: Hub) -> None:
     finally:
         lender_context.close()
         borrower_context.close()
+        patron_context.close()
         smtp.stop()

@@ -292,10 +292,15 @@ ACCESS: dict[tuple[str, str], Call] = {
     ("POST", "/admin/libraries/{isil}/policy"): Call(FORM, form={}),
     ("POST", "/admin/libraries/{isil}/users"): Call(FORM, form={}),
     ("POST", "/admin/libraries/{isil}/users/{username}/password"): Call(FORM, form={}),
+    ("POST", "/admin/libraries/{isil}/users/{username}/active"): Call(FORM, form={"active": "0"}),
+    ("POST", "/admin/libraries/{isil}/users/{username}/tokens/{token_id}/revoke"): Call(FORM, form={}),
+    # the audit log: a national admin reads all, a library admin its library's users (as the API)
+    ("GET", "/admin/audit"): Call(LIBRARY_ADMIN),
     # the patron's pages: a patron session (card and PIN), never a staff login
     ("GET", "/patron/login"): Call(EVERYONE),  # reads no token: a patron session is sent on to /patron
     ("POST", "/patron/login"): Call(EVERYONE, form={"card_number": "0", "pin": "0000"}),
     ("GET", "/patron/search"): Call(PATRON),
+    ("GET", "/patron/data"): Call(PATRON),  # the patron's own data: no card number in the path
     ("GET", "/patron/ask/{record_id}"): Call(PATRON),
     ("POST", "/patron/ask/{record_id}"): Call(FORM, form={}, refusals=FORM_AGAIN),
     ("POST", "/patron/requests/{request_id}/cancel"): Call(FORM, form={}),

@@ -1,25 +1,38 @@
 """A library's users, for its administrators (`/admin/libraries/{isil}/users`, and `/admin/library/users`
-for the logged-in admin's own library): list them, add a staff user, reset a password.
+for the logged-in admin's own library): list them, add a staff user, reset a password, deactivate or
+reactivate a user, revoke their API tokens; and the audit log (`/admin/audit`).
 
 A library admin manages the users of its own library; a national admin those of every library;
-coordinators see the list and change nothing; staff without an admin role see none of it.
+coordinators see the list and change nothing; staff without an admin role see none of it. The rules
+are the API's (`accounts.api`): who may (de)activate a user or revoke a token (`can_manage_user`), and
+whose audit entries an admin reads (a national admin every entry, a library admin its library's).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as FastPath
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fjernlaan.accounts import service
-from fjernlaan.accounts.model import Principal, Role, UserSummary, can_manage_users_of
+from fjernlaan.accounts.model import (
+    Actor,
+    Principal,
+    Role,
+    UserSummary,
+    can_manage_user,
+    can_manage_users_of,
+    require_user_admin,
+)
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fjernlaan.web import kit
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import ClockDep, SessionDep, client_ip, get_clock
 from fjernlaan.web.i18n import N_, gettext
 from fjernlaan.web.pages import OptionalPrincipal
 
@@ -43,6 +56,8 @@ MESSAGES = {
     "role": N_("Choose a role."),
 }
 Text = Annotated[str, Form()]
+AUDIT_PAGE = "/admin/audit"
+kit.add_nav_item(N_("Audit log"), AUDIT_PAGE, {kit.LIBRARY_ADMIN, kit.NATIONAL_ADMIN}, order=95)
 
 
 def _may_view(principal: Principal, isil: str) -> bool:
@@ -213,8 +228,10 @@ def user_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    """One user: their role, and the password reset."""
+    """One user: their role, the password reset, (de)activation and their API tokens."""
     lang = kit.request_language(request)
+    manages = can_manage_user(principal, user.role, user.library_isil)
+    tokens = service.list_tokens(session, user.username) if manages else []
     return kit.render(
         request,
         "accounts/user.html",
@@ -229,6 +246,11 @@ def user_page(
         error=error,
         users_path=_users_path(principal, isil),
         action=f"/admin/libraries/{isil}/users/{user.username}/password",
+        base=f"/admin/libraries/{isil}/users/{user.username}",
+        can_switch=manages and user.username != principal.username,
+        manages=manages,
+        tokens=tokens,
+        now=get_clock(request).now(),
     )
 
 
@@ -272,3 +294,135 @@ def reset_password(
     response = RedirectResponse(_users_path(admin, canonical), status_code=303)
     kit.flash(response, gettext("The password of %(name)s is changed.", lang) % {"name": username}, "success")
     return response
+
+
+def _managed_user(
+    session: SessionDep, principal: Principal | None, isil: str, username: str
+) -> tuple[Principal, str, UserSummary]:
+    """The user of the library, if the principal may manage them as the API allows (their library's
+    admin for staff and library admins, a national admin for everyone)."""
+    admin, canonical = _library(session, principal, isil, edit=False)
+    user = _user_of(session, canonical, username)
+    require_user_admin(admin, username, user.role, user.library_isil)
+    return admin, canonical, user
+
+
+def _audit(
+    request: Request, session: SessionDep, principal: Principal, action: str, now: datetime, target: str
+) -> None:
+    service.audit(
+        session,
+        Actor.of(principal, client_ip(request)),
+        action,
+        now,
+        target=target,
+        via=f"POST {request.url.path}",
+    )
+
+
+@router.post("/admin/libraries/{isil}/users/{username}/active", response_model=None)
+def set_active(
+    request: Request,
+    isil: str,
+    username: str,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    clock: ClockDep,
+    csrf_token: Text = "",
+    active: Text = "",
+) -> Response:
+    """Deactivate a user (their login sessions end and their tokens stop working at once) or
+    reactivate them. Nobody deactivates themself."""
+    if principal is None:
+        return _login(request)
+    admin, canonical, user = _managed_user(session, principal, isil, username)
+    lang = kit.request_language(request)
+    back = f"/admin/libraries/{canonical}/users/{user.username}"
+    if not kit.check_csrf(request, csrf_token):
+        return _expired(request, back)
+    wanted = active == "1"
+    if not wanted and user.username == admin.username:
+        raise DomainError("you cannot deactivate yourself", field="active")
+    now = clock.now()
+    service.set_active(session, user.username, wanted, now)
+    _audit(
+        request,
+        session,
+        admin,
+        "user_activated" if wanted else "user_deactivated",
+        now,
+        f"user {user.username}",
+    )
+    session.commit()
+    response = RedirectResponse(back, status_code=303)
+    message = (
+        N_("%(name)s can log in again.")
+        if wanted
+        else N_("%(name)s is deactivated: logged out everywhere, and their API tokens stop working.")
+    )
+    kit.flash(response, gettext(message, lang) % {"name": user.username}, "success")
+    return response
+
+
+@router.post("/admin/libraries/{isil}/users/{username}/tokens/{token_id}/revoke", response_model=None)
+def revoke_token(
+    request: Request,
+    isil: str,
+    username: str,
+    token_id: Annotated[int, FastPath(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    clock: ClockDep,
+    csrf_token: Text = "",
+) -> Response:
+    """Revoke one of the user's API tokens; it stops working at once."""
+    if principal is None:
+        return _login(request)
+    admin, canonical, user = _managed_user(session, principal, isil, username)
+    lang = kit.request_language(request)
+    back = f"/admin/libraries/{canonical}/users/{user.username}"
+    if not kit.check_csrf(request, csrf_token):
+        return _expired(request, back)
+    service.revoke_token_id(session, user.username, token_id)
+    _audit(request, session, admin, "token_revoked", clock.now(), f"user {user.username} token {token_id}")
+    session.commit()
+    response = RedirectResponse(back, status_code=303)
+    kit.flash(response, gettext("The token is revoked.", lang), "success")
+    return response
+
+
+_AUDIT_COLUMNS = [
+    kit.Column("at", N_("When"), sortable=False),
+    kit.Column("username", N_("Who"), sortable=False, filter="text"),
+    kit.Column("action", N_("Action"), sortable=False, filter="text"),
+    kit.Column("target", N_("What"), sortable=False),
+    kit.Column("ip", N_("From"), sortable=False),
+]
+_AUDIT_LIBRARY = kit.Column("library", N_("Library"), sortable=False, filter="text")
+
+
+@router.get(AUDIT_PAGE, response_class=HTMLResponse, response_model=None)
+def audit_log(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
+    """The audit log, newest first and paged: a national admin reads every entry (and may narrow it
+    to one library's users), a library admin the entries of its own library's users."""
+    if principal is None:
+        return _login(request)
+    if principal.is_national_admin:
+        columns = [*_AUDIT_COLUMNS[:2], _AUDIT_LIBRARY, *_AUDIT_COLUMNS[2:]]
+    elif principal.role is Role.LIBRARY_ADMIN and principal.library_isil:
+        columns = _AUDIT_COLUMNS
+    else:
+        raise PermissionDenied("only administrators read the audit log")
+    query = kit.TableQuery.from_request(request, columns, per_page=50)
+    filters = {k: v.strip()[:64] for k, v in query.filters.items() if v.strip()}
+    scope = filters.get("library") if principal.is_national_admin else principal.library_isil
+    entries, total = service.list_audit(
+        session,
+        limit=query.limit,
+        offset=query.offset,
+        library_isil=scope,
+        username=filters.get("username"),
+        action=filters.get("action"),
+    )
+    table = kit.Table(columns, entries, total, query, id="audit")
+    return kit.render(request, "accounts/audit.html", principal, table=table)

@@ -9,8 +9,9 @@ sees no patron data: the service's `view` leaves the patron out for it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.accounts.service import PatronIn, add_patron, find_patron
@@ -31,7 +33,7 @@ from fjernlaan.lending import service, shaping
 from fjernlaan.lending.principles import Tier
 from fjernlaan.lending.schemas import ActionIn, PlaceRequestIn, RequestOut
 from fjernlaan.web import kit
-from fjernlaan.web.deps import ClockDep, SessionDep, get_db, get_settings
+from fjernlaan.web.deps import ClockDep, SessionDep, get_clock, get_db, get_settings
 from fjernlaan.web.i18n import N_, gettext
 from fjernlaan.web.pages import OptionalPrincipal
 
@@ -616,6 +618,60 @@ _REQUESTER_VALUES = frozenset(s.value for s in R)
 _SUPPLIER_VALUES = frozenset(s.value for s in S)
 
 
+# Every form on the request page posts one step: the same login, staff, CSRF and refusal handling,
+# then the step's own work through the lending service. A step is its work, the words that say it is
+# done, and the part of the page to come back to.
+Work = Callable[[Session, Principal, datetime], object]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One posted step on the request page."""
+
+    work: Work
+    done: str  # a msgid, formatted with `done_values` (msgids, too)
+    anchor: str = ""
+    done_values: tuple[tuple[str, str], ...] = ()
+    #: A NotFound of something other than the request (a lender added by hand) is a refusal to show.
+    not_found_refuses: bool = False
+
+
+def _run_step(
+    request: Request,
+    request_id: int,
+    session: Session,
+    principal: Principal | None,
+    csrf_token: str,
+    step: Callable[[], Step],
+) -> Response:
+    """Run a step: refused steps come back in plain words and change nothing; an unknown request is
+    the 404 page. `step` builds the step after the checks (reading the form may refuse, too)."""
+    if principal is None:
+        return _login(request)
+    staff = _staff(principal, request_id)
+    if not kit.check_csrf(request, csrf_token):
+        return _expired(request, request_id)
+    lang = kit.request_language(request)
+    chosen: Step | None = None
+    try:
+        chosen = step()
+        chosen.work(session, staff, get_clock(request).now())
+    except NotFound as exc:
+        if chosen is None or not chosen.not_found_refuses or exc.field == "request_id":
+            raise
+        session.rollback()
+        return _back(request, request_id, _problem_words(exc, lang), "error")
+    except DomainError as exc:
+        session.rollback()
+        return _back(request, request_id, _problem_words(exc, lang), "error")
+    session.commit()
+    values = {k: gettext(v, lang) for k, v in chosen.done_values}
+    response = _back(request, request_id, gettext(chosen.done, lang) % values)
+    if chosen.anchor:
+        response.headers["location"] += chosen.anchor
+    return response
+
+
 @router.post("/staff/requests/{request_id}/actions/{action}", response_model=None)
 def take_action(
     request: Request,
@@ -623,7 +679,6 @@ def take_action(
     action: lm.Action,
     session: SessionDep,
     principal: OptionalPrincipal,
-    clock: ClockDep,
     csrf_token: FormText = "",
     reason: FormText = "",
     condition: FormText = "",
@@ -632,18 +687,12 @@ def take_action(
     due_date: FormText = "",
 ) -> Response:
     """One step through the lending service; an illegal step is refused in plain words, nothing changes."""
-    if principal is None:
-        return _login(request)
-    principal = _staff(principal, request_id)
-    if not kit.check_csrf(request, csrf_token):
-        return _expired(request, request_id)
-    lang = kit.request_language(request)
-    try:
-        required = _PAGE_REQUIRED.get(action, ())
+
+    def step() -> Step:
         values = {"reply_by": reply_by}
-        for field in required:
-            if not values[field].strip():
-                raise DomainError(f"{action.value} needs {field}", field=field)
+        for needed in _PAGE_REQUIRED.get(action, ()):
+            if not values[needed].strip():
+                raise DomainError(f"{action.value} needs {needed}", field=needed)
         body = ActionIn(
             reason=reason.strip()[:2000] or None,
             condition=condition.strip()[:2000] or None,
@@ -651,15 +700,13 @@ def take_action(
             fee_dkk=_optional_fee(fee_dkk),
             due_date=_optional_date(due_date, "due_date"),
         )
-        service.act(session, request_id, action, principal, body, clock.now())
-    except NotFound:
-        raise
-    except DomainError as exc:
-        session.rollback()
-        return _back(request, request_id, _problem_words(exc, lang), "error")
-    session.commit()
-    done = gettext("Done: %(action)s.", lang) % {"action": gettext(ACTION_WORDS[action], lang)}
-    return _back(request, request_id, done)
+        return Step(
+            lambda s, who, now: service.act(s, request_id, action, who, body, now),
+            N_("Done: %(action)s."),
+            done_values=(("action", ACTION_WORDS[action]),),
+        )
+
+    return _run_step(request, request_id, session, principal, csrf_token, step)
 
 
 @router.post("/staff/requests/{request_id}/messages", response_model=None)
@@ -668,49 +715,23 @@ def write_message(
     request_id: RequestId,
     session: SessionDep,
     principal: OptionalPrincipal,
-    clock: ClockDep,
     csrf_token: FormText = "",
     body: FormText = "",
 ) -> Response:
     """Write to the other library of the request."""
-    if principal is None:
-        return _login(request)
-    principal = _staff(principal, request_id)
-    if not kit.check_csrf(request, csrf_token):
-        return _expired(request, request_id)
-    lang = kit.request_language(request)
-    try:
-        service.post_message(session, request_id, principal, body, clock.now())
-    except NotFound:
-        raise
-    except DomainError as exc:
-        session.rollback()
-        return _back(request, request_id, _problem_words(exc, lang), "error")
-    session.commit()
-    response = _back(request, request_id, gettext("The message is sent.", lang))
-    response.headers["location"] += "#messages"
-    return response
+
+    def step() -> Step:
+        return Step(
+            lambda s, who, now: service.post_message(s, request_id, who, body, now),
+            N_("The message is sent."),
+            "#messages",
+        )
+
+    return _run_step(request, request_id, session, principal, csrf_token, step)
 
 
-@router.post("/staff/requests/{request_id}/rota/move", response_model=None)
-def move_lender(
-    request: Request,
-    request_id: RequestId,
-    session: SessionDep,
-    principal: OptionalPrincipal,
-    clock: ClockDep,
-    csrf_token: FormText = "",
-    isil: FormText = "",
-    direction: FormText = "up",
-) -> Response:
-    """Move a lender not asked yet one place up or down (the service's rota reorder)."""
-    if principal is None:
-        return _login(request)
-    principal = _staff(principal, request_id)
-    if not kit.check_csrf(request, csrf_token):
-        return _expired(request, request_id)
-    lang = kit.request_language(request)
-    try:
+def _move(request_id: int, isil: str, direction: str) -> Work:
+    def work(session: Session, principal: Principal, now: datetime) -> None:
         view = shaping.view(session, request_id, principal)
         waiting = [e.isil for e in view.rota if e.position >= _next_position(view)]
         if isil not in waiting:
@@ -720,16 +741,35 @@ def move_lender(
         if not 0 <= to < len(waiting):
             raise DomainError(f"{isil} cannot move further", field="isil")
         waiting[at], waiting[to] = waiting[to], waiting[at]
-        service.reorder_rota(session, request_id, waiting, principal, clock.now())
-    except NotFound:
-        raise
-    except DomainError as exc:
-        session.rollback()
-        return _back(request, request_id, _problem_words(exc, lang), "error")
-    session.commit()
-    response = _back(request, request_id, gettext("The list of lenders is changed.", lang))
-    response.headers["location"] += "#rota"
-    return response
+        service.reorder_rota(session, request_id, waiting, principal, now)
+
+    return work
+
+
+@router.post("/staff/requests/{request_id}/rota/move", response_model=None)
+def move_lender(
+    request: Request,
+    request_id: RequestId,
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    csrf_token: FormText = "",
+    isil: FormText = "",
+    direction: FormText = "up",
+) -> Response:
+    """Move a lender not asked yet one place up or down (the service's rota reorder)."""
+
+    def step() -> Step:
+        return Step(_move(request_id, isil, direction), N_("The list of lenders is changed."), "#rota")
+
+    return _run_step(request, request_id, session, principal, csrf_token, step)
+
+
+def _add(request_id: int, isil: str, reason: str, ask_next: bool) -> Work:
+    def work(session: Session, principal: Principal, now: datetime) -> None:
+        position = _next_position(shaping.view(session, request_id, principal)) if ask_next else None
+        service.add_rota_lender(session, request_id, isil, reason, position, principal, now)
+
+    return work
 
 
 @router.post("/staff/requests/{request_id}/rota/lenders", response_model=None)
@@ -738,39 +778,19 @@ def add_lender(
     request_id: RequestId,
     session: SessionDep,
     principal: OptionalPrincipal,
-    clock: ClockDep,
     csrf_token: FormText = "",
     isil: FormText = "",
     reason: FormText = "",
     ask_next: FormText = "",
 ) -> Response:
     """Add a lender by hand (the service's rota edit), at the end or as the next one to ask."""
-    if principal is None:
-        return _login(request)
-    principal = _staff(principal, request_id)
-    if not kit.check_csrf(request, csrf_token):
-        return _expired(request, request_id)
-    lang = kit.request_language(request)
-    try:
+
+    def step() -> Step:
         if not isil.strip():
             raise DomainError("add_lender needs isil", field="isil")
         if not reason.strip():
             raise DomainError("add_lender needs reason", field="reason")
-        position = None
-        if ask_next:
-            position = _next_position(shaping.view(session, request_id, principal))
-        service.add_rota_lender(
-            session, request_id, isil.strip()[:16], reason.strip()[:500], position, principal, clock.now()
-        )
-    except NotFound as exc:
-        if exc.field == "request_id":
-            raise
-        session.rollback()
-        return _back(request, request_id, _problem_words(exc, lang), "error")
-    except DomainError as exc:
-        session.rollback()
-        return _back(request, request_id, _problem_words(exc, lang), "error")
-    session.commit()
-    response = _back(request, request_id, gettext("The list of lenders is changed.", lang))
-    response.headers["location"] += "#rota"
-    return response
+        work = _add(request_id, isil.strip()[:16], reason.strip()[:500], bool(ask_next))
+        return Step(work, N_("The list of lenders is changed."), "#rota", not_found_refuses=True)
+
+    return _run_step(request, request_id, session, principal, csrf_token, step)

@@ -10,16 +10,11 @@ URLs others link to: `/staff` (dashboard), `/staff/queues/<key>` (a queue; keys 
 
 from __future__ import annotations
 
-import io
-import re
 from pathlib import Path
 from typing import Annotated
 
-from barcode import Code128
-from barcode.writer import SVGWriter
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
 from fjernlaan.accounts.model import Principal
 from fjernlaan.errors import NotFound, PermissionDenied
@@ -27,6 +22,7 @@ from fjernlaan.lending import model as lm
 from fjernlaan.lending import service, work
 from fjernlaan.lending.queues import BULK_LIMIT, QUEUE_BY_KEY, QUEUES, Queue, QueueGroup
 from fjernlaan.web import kit
+from fjernlaan.web.barcode import code128_svg
 from fjernlaan.web.deps import ClockDep, SessionDep, optional_principal
 from fjernlaan.web.i18n import N_, gettext
 
@@ -338,37 +334,5 @@ def _slips_page(
         principal,
         slips=slips,
         marked=marked,
-        barcodes={s.request_id: barcode_svg(s.barcode) for s in slips},
+        barcodes={s.request_id: code128_svg(s.barcode, s.barcode) for s in slips},
     )
-
-
-_SVG_START = re.compile(r"<svg\b")
-_SVG_SIZE = re.compile(r'<svg[^>]*width="([\d.]+)mm" height="([\d.]+)mm">')
-_MM = re.compile(r'="([\d.]+)mm"')
-
-
-def barcode_svg(value: str) -> Markup:
-    """`value` as a Code 128 barcode, an inline SVG element (python-barcode's SVG writer); the text
-    under the bars is left to the page, so it can be set in the page's own type.
-
-    Rewritten for the page: a viewBox in millimetres so CSS can scale it, colours as attributes
-    (the Content-Security-Policy refuses inline styles), and no element id (a page has many slips).
-    """
-    buffer = io.BytesIO()
-    Code128(value, writer=SVGWriter()).write(
-        buffer, options={"module_height": 12.0, "module_width": 0.3, "write_text": False, "quiet_zone": 4.0}
-    )
-    svg = buffer.getvalue().decode("utf-8")
-    match = _SVG_START.search(svg)
-    svg = svg[match.start() :] if match else svg
-    size = _SVG_SIZE.match(svg)
-    width, height = (size.group(1), size.group(2)) if size else ("60", "14")
-    body = svg[size.end() :] if size else svg
-    body = _MM.sub(r'="\1"', body)
-    body = body.replace(' id="barcode_group"', "")
-    body = body.replace('style="fill:white"', 'fill="white"').replace('style="fill:black;"', 'fill="black"')
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}mm" '
-        f'height="{height}mm" role="img" aria-label="{Markup.escape(value)}">'
-    )
-    return Markup(head + body)

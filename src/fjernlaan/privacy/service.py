@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from fjernlaan.accounts import service as accounts
-from fjernlaan.accounts.model import Actor, Patron, Principal, require_staff_of
+from fjernlaan.accounts.model import Actor, Patron, PatronPrincipal, Principal, require_staff_of
 from fjernlaan.db import outbox
 from fjernlaan.directory.model import normalise_isil
 from fjernlaan.errors import NotFound
@@ -108,6 +108,33 @@ def patron_data(
     patron = accounts.find_patron(session, home, card_number)
     if patron is None:
         raise NotFound(f"no patron with card {card_number} at {home}", field="card_number")
+    return _export(session, patron, retention_days)
+
+
+class _PatronRecord(Protocol):
+    """What the export reads of a stored patron (accounts' row, without importing accounts' store)."""
+
+    id: int
+    card_number: str
+    name: str
+    email: str | None
+    category: str
+    home_library_isil: str
+    language: str
+    created_at: datetime
+
+
+def own_data(session: Session, patron: PatronPrincipal, retention_days: int) -> dict[str, Any]:
+    """The same export for the logged-in patron themself: their own data and nobody else's (the
+    patron is the session's; no card number is taken from the caller)."""
+    known = accounts.get_patron(session, patron.patron_id)
+    row = accounts.find_patron(session, known.home_library_isil, known.card_number) if known else None
+    if row is None or row.id != patron.patron_id:
+        raise NotFound("no such patron")
+    return _export(session, row, retention_days)
+
+
+def _export(session: Session, patron: _PatronRecord, retention_days: int) -> dict[str, Any]:
     requests = lending.requests_of_patron(session, patron.id)
     mails = outbox.messages_with_prefix(session, [f"lending:{r['id']}:patron:" for r in requests], "email")
     return {

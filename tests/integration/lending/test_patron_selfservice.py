@@ -193,3 +193,37 @@ def test_the_same_card_number_at_two_libraries_is_told_apart_by_the_pin(world: A
     assert "Anden Ålborg" in client.get("/patron").text
     other = _patron_client(world, card, OTHER_PIN)
     assert "Søren Ærbø" in other.get("/patron").text
+
+
+def test_a_patron_downloads_their_own_data_and_nobody_elses(world: Any) -> None:
+    _pin(world)
+    a = _patron_client(world)
+    assert _ask(a, world.record_id).status_code == 303
+    [request_id] = _request_ids(world)
+    assert 'href="/patron/data"' in a.get("/patron").text
+    mine = a.get("/patron/data")
+    assert mine.status_code == 200
+    assert mine.headers["content-type"].startswith("application/json")
+    assert mine.headers["content-disposition"].startswith("attachment")
+    assert mine.headers["cache-control"] == "no-store"
+    data = mine.json()
+    assert data["patron"]["card_number"] == CARD and data["patron"]["home_library"] == "DK-710100"
+    assert [r["id"] for r in data["requests"]] == [request_id]
+    # The same export staff of the home library get through the API.
+    staff = world.client.get(f"/api/v1/patrons/DK-710100/{CARD}/data", headers=world.staff_of("DK-710100"))
+    assert staff.json() == data
+    # Patron B gets B's data: no card number is taken from the caller, so A's is out of reach.
+    b = _patron_client(world, OTHER_CARD, OTHER_PIN)
+    theirs = b.get("/patron/data", params={"card_number": CARD, "isil": "DK-710100"})
+    assert theirs.json()["patron"]["card_number"] == OTHER_CARD
+    assert CARD not in theirs.text and "Æbler" not in theirs.text
+    assert b.get(f"/patron/data/DK-710100/{CARD}").status_code == 404
+    # No patron session (anonymous, or staff): the patron login.
+    anonymous = TestClient(world.client.app, raise_server_exceptions=False)
+    answer = anonymous.get("/patron/data", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/patron/login"
+    staff_browser = TestClient(world.client.app, raise_server_exceptions=False)
+    token = csrf_from(staff_browser, "/login")
+    staff_browser.post("/login", data={"username": "kbh", "password": "fjernlaan-kbh", "csrf_token": token})
+    answer = staff_browser.get("/patron/data", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/patron/login"

@@ -310,3 +310,119 @@ def test_the_network_table_filters_sorts_and_pages(client: TestClient, seeded: D
     isils = re.findall(r"<td>((?:DK|SE|NO)-[0-9A-Z]+)</td>", first)
     assert isils == sorted(isils) and len(isils) == 5
     assert "Open requests" in first
+
+
+def test_a_library_admin_deactivates_and_reactivates_a_user(client: TestClient, seeded: Database) -> None:
+    from fjernlaan.accounts.model import Role
+    from fjernlaan.accounts.service import add_user
+
+    with seeded.unit_of_work() as session:
+        add_user(session, username="gen-staff", password="gen-staff-1", role=Role.STAFF, library_isil=OWN)
+    token = log_in(client, "gentofte")
+    page = client.get(f"/admin/libraries/{OWN}/users/gen-staff")
+    assert 'action="/admin/libraries/DK-715700/users/gen-staff/active"' in page.text
+    # Without the CSRF token nothing changes.
+    forged = client.post(
+        f"/admin/libraries/{OWN}/users/gen-staff/active", data={"active": "0"}, follow_redirects=False
+    )
+    assert forged.status_code == 303
+    with seeded.unit_of_work() as session:
+        assert authenticate(session, "gen-staff", "gen-staff-1").library_isil == OWN
+    off = post(client, f"/admin/libraries/{OWN}/users/gen-staff/active", {"active": "0"}, token)
+    assert off.status_code == 303  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session, pytest.raises(NotAuthenticated):
+        authenticate(session, "gen-staff", "gen-staff-1")
+    shown = client.get(f"/admin/libraries/{OWN}/users/gen-staff", params={"lang": "en"}).text
+    assert "Deactivated" in shown and "Reactivate user" in shown
+    on = post(client, f"/admin/libraries/{OWN}/users/gen-staff/active", {"active": "1"}, token)
+    assert on.status_code == 303  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert authenticate(session, "gen-staff", "gen-staff-1").library_isil == OWN
+    # Nobody deactivates themself (no button, and the post is refused); another library's user: 403.
+    assert "/active" not in client.get(f"/admin/libraries/{OWN}/users/gentofte").text
+    self_off = post(client, f"/admin/libraries/{OWN}/users/gentofte/active", {"active": "0"}, token)
+    assert self_off.status_code == 422  # type: ignore[attr-defined]
+    other = post(client, f"/admin/libraries/{OTHER}/users/kbh/active", {"active": "0"}, token)
+    assert other.status_code == 403  # type: ignore[attr-defined]
+    # A coordinator sees the user and changes nothing.
+    coordinator = TestClient(client.app, raise_server_exceptions=False)
+    coordinator_token = log_in(coordinator, "koordinator")
+    assert "/active" not in coordinator.get(f"/admin/libraries/{OWN}/users/gen-staff").text
+    refused = post(
+        coordinator, f"/admin/libraries/{OWN}/users/gen-staff/active", {"active": "0"}, coordinator_token
+    )
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+
+
+def test_a_library_admin_revokes_a_users_api_token(client: TestClient, seeded: Database) -> None:
+    from fjernlaan.accounts.service import issue_token, list_tokens
+    from fjernlaan.clock import SYSTEM_CLOCK
+
+    with seeded.unit_of_work() as session:
+        issue_token(session, "gentofte", "skanner", now=SYSTEM_CLOCK.now(), days=30)
+        issue_token(session, "kbh", "kbh-skanner", now=SYSTEM_CLOCK.now(), days=30)
+    with seeded.unit_of_work() as session:
+        [mine] = list_tokens(session, "gentofte")
+        [theirs] = list_tokens(session, "kbh")
+    token = log_in(client, "gentofte")
+    page = client.get(f"/admin/libraries/{OWN}/users/gentofte", params={"lang": "en"}).text
+    assert "skanner" in page and f"/users/gentofte/tokens/{mine.id}/revoke" in page
+    assert (
+        post(client, f"/admin/libraries/{OWN}/users/gentofte/tokens/{mine.id}/revoke", {}, "x").status_code
+        == 303
+    )  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert not list_tokens(session, "gentofte")[0].revoked  # a forged form changes nothing
+    done = post(client, f"/admin/libraries/{OWN}/users/gentofte/tokens/{mine.id}/revoke", {}, token)
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert list_tokens(session, "gentofte")[0].revoked
+    assert "Revoked" in client.get(f"/admin/libraries/{OWN}/users/gentofte", params={"lang": "en"}).text
+    # Another library's user's token, or a token of another user: refused, and it still works.
+    other = post(client, f"/admin/libraries/{OTHER}/users/kbh/tokens/{theirs.id}/revoke", {}, token)
+    assert other.status_code == 403  # type: ignore[attr-defined]
+    wrong = post(client, f"/admin/libraries/{OWN}/users/gentofte/tokens/{theirs.id}/revoke", {}, token)
+    assert wrong.status_code == 404  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert not list_tokens(session, "kbh")[0].revoked
+    # Staff without an admin role see no tokens of others.
+    staff = TestClient(client.app, raise_server_exceptions=False)
+    log_in(staff, "kbh")
+    assert staff.get(f"/admin/libraries/{OTHER}/users/kbh").status_code == 403
+
+
+def test_the_audit_log_page_is_scoped_as_the_api_and_paged(client: TestClient, seeded: Database) -> None:
+    from fjernlaan.accounts.model import Actor
+    from fjernlaan.accounts.service import audit, list_audit
+    from fjernlaan.clock import SYSTEM_CLOCK
+
+    now = SYSTEM_CLOCK.now()
+    with seeded.unit_of_work() as session:
+        for n in range(60):
+            actor = Actor("gentofte", None, "library_admin", OWN, "10.0.0.1")
+            audit(session, actor, "password_changed", now, target=f"user gentofte-{n}")
+        audit(session, Actor("kbh", None, "staff", OTHER, "10.0.0.2"), "token_issued", now, target="user kbh")
+    log_in(client, "gentofte")
+    page = client.get("/admin/audit", params={"lang": "en"})
+    assert page.status_code == 200 and "Audit log" in page.text
+    assert "gentofte-59" in page.text and "token_issued" not in page.text  # own library's users only
+    with seeded.unit_of_work() as session:
+        _, total = list_audit(session, library_isil=OWN)  # what the API lists for this admin
+    assert total >= 60 and f"({total} rows)" in page.text
+    second = client.get("/admin/audit", params={"page": "2", "lang": "en"}).text
+    assert "gentofte-0<" in second and "gentofte-59" not in second
+    # Narrowing to another library does not widen a library admin's scope.
+    narrowed = client.get("/admin/audit", params={"f_library": OTHER}).text
+    assert "token_issued" not in narrowed
+    national = TestClient(client.app, raise_server_exceptions=False)
+    log_in(national, "admin")
+    everything = national.get("/admin/audit", params={"f_action": "token_issued"}).text
+    assert "user kbh" in everything and "gentofte-1" not in everything
+    only = national.get("/admin/audit", params={"f_library": OTHER}).text
+    assert "user kbh" in only and "gentofte-1" not in only
+    for username in ("kbh", "koordinator"):
+        other = TestClient(client.app, raise_server_exceptions=False)
+        log_in(other, username)
+        assert other.get("/admin/audit").status_code == 403
+    anonymous = TestClient(client.app, raise_server_exceptions=False)
+    assert anonymous.get("/admin/audit", follow_redirects=False).status_code == 303
