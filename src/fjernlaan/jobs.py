@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session, aliased
 
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage, backoff
+from fjernlaan.db.outbox import retry_message as retry_message
 from fjernlaan.db.uow import Database
-from fjernlaan.errors import Conflict, NotFound
 from fjernlaan.notify.smtp import send_email
 from fjernlaan.settings import Settings
 
@@ -207,19 +207,3 @@ def run_forever(
         except Exception:  # a failed pass is logged and the next one tries again
             log.exception("worker pass failed")
         time.sleep(max(0.5, interval_seconds - (time.monotonic() - started)))
-
-
-def retry_message(session: Session, message_id: int, now: datetime) -> OutboxMessage:
-    """An operator's retry: a failed or waiting message is due again now."""
-    row = session.get(OutboxMessage, message_id)
-    if row is None:
-        raise NotFound(f"no outbox message {message_id}", field="message_id")
-    if row.status == "sent":
-        raise Conflict(f"outbox message {message_id} was already sent at {row.sent_at}")
-    row.status = "pending"
-    row.next_attempt_at = now
-    row.claimed_by = None
-    row.claimed_until = None
-    if row.attempts >= MAX_ATTEMPTS:
-        row.attempts = MAX_ATTEMPTS - 1
-    return row

@@ -19,9 +19,8 @@ from fjernlaan.accounts.model import Principal, Role, UserSummary, can_manage_us
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fjernlaan.web import kit
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("accounts", Path(__file__).parent / "templates" / "accounts")

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from fjernlaan.db.base import Base, UtcDateTime, utcnow
+from fjernlaan.errors import Conflict, NotFound
 
 
 class OutboxMessage(Base):
@@ -135,3 +136,19 @@ def messages_with_prefix(
     if channel is not None:
         query = query.where(OutboxMessage.channel == channel)
     return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def retry_message(session: Session, message_id: int, now: datetime) -> OutboxMessage:
+    """An operator's retry: a failed or waiting message is due again now."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None:
+        raise NotFound(f"no outbox message {message_id}", field="message_id")
+    if row.status == "sent":
+        raise Conflict(f"outbox message {message_id} was already sent at {row.sent_at}")
+    row.status = "pending"
+    row.next_attempt_at = now
+    row.claimed_by = None
+    row.claimed_until = None
+    if row.attempts >= MAX_ATTEMPTS:
+        row.attempts = MAX_ATTEMPTS - 1
+    return row

@@ -31,9 +31,8 @@ from fjernlaan.lending import service
 from fjernlaan.lending.principles import Tier
 from fjernlaan.lending.schemas import ActionIn, PlaceRequestIn, RequestOut
 from fjernlaan.web import kit
-from fjernlaan.web.deps import ClockDep, SessionDep, get_db, get_settings
+from fjernlaan.web.deps import ClockDep, OptionalPrincipal, SessionDep, get_db, get_settings
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("lending", Path(__file__).parent / "templates" / "lending")

@@ -16,7 +16,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fjernlaan import __version__
 from fjernlaan.accounts.api import router as accounts_router
+from fjernlaan.accounts.login_views import router as login_pages
 from fjernlaan.accounts.patron_views import router as patron_login_pages
+from fjernlaan.accounts.principals import PRINCIPALS
 from fjernlaan.accounts.views import router as accounts_pages
 from fjernlaan.catalogue.api import router as catalogue_router
 from fjernlaan.catalogue.sru import router as sru_router
@@ -38,13 +40,12 @@ from fjernlaan.lending.work_views import router as work_pages
 from fjernlaan.network.api import feeds as network_feeds
 from fjernlaan.network.api import router as network_router
 from fjernlaan.network.views import router as network_pages
+from fjernlaan.operations.api import router as operations_router
 from fjernlaan.plugins import load_plugins
 from fjernlaan.privacy.api import router as privacy_router
 from fjernlaan.settings import Settings, get_settings
 from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
-from fjernlaan.web.operations import router as operations_router
-from fjernlaan.web.pages import router as pages_router
 from fjernlaan.web.passwords import PasswordGate
 from fjernlaan.web.ratelimit import RateLimiter
 from fjernlaan.web.security import SecurityHeaders
@@ -107,6 +108,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SYSTEM_CLOCK
+    app.state.principals = PRINCIPALS
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage_uri)
     app.state.password_gate = PasswordGate(settings.password_hash_threads, settings.password_hash_queue)
     install_error_handlers(app)
@@ -139,7 +141,7 @@ def create_app(
     app.include_router(accounts_pages)
     app.include_router(patron_login_pages)
     app.include_router(patron_pages)
-    app.include_router(pages_router)
+    app.include_router(login_pages)
     app.include_router(label_pages)
     app.include_router(network_overview_pages)
     app.include_router(directory_pages)
