@@ -1,8 +1,11 @@
-"""The accounts area as the composition root wires it: users, tokens, patrons (API and pages), tables."""
+"""The accounts area as the composition root wires it: users, tokens, patrons (API and pages), staff
+login, tables. Its `principals` (who is calling) the factory hands the web kit."""
 
 from __future__ import annotations
 
-from fjernlaan.accounts import api, patron_views, store, views
+from fjernlaan.accounts import api, login_views, patron_views, store, views
 from fjernlaan.area import Area
 
-AREA = Area(name="accounts", routers=(api.router, views.router, patron_views.router), tables=store)
+AREA = Area(
+    name="accounts", routers=(api.router, login_views.router, views.router, patron_views.router), tables=store
+)

@@ -1,4 +1,7 @@
-"""Who may do what: roles, the acting principal, and the access rules every route declares."""
+"""Who may do what: roles, the acting principal, and the access rules every route declares.
+
+The types the HTTP kit needs too (`Role`, `Principal`, `PatronPrincipal`, `Actor`, `require_role`) are
+defined in `fjernlaan.identity`, below the areas, and re-exported here."""
 
 from __future__ import annotations
 
@@ -8,15 +11,12 @@ from enum import StrEnum
 from typing import Any
 
 from fjernlaan.errors import DomainError, PermissionDenied
-
-
-class Role(StrEnum):
-    """Staff roles, from least to most reach."""
-
-    STAFF = "staff"  # ILL staff of one library
-    LIBRARY_ADMIN = "library_admin"  # administers one library's settings and staff
-    COORDINATOR = "coordinator"  # runs the network's bodies and sees national statistics
-    NATIONAL_ADMIN = "national_admin"  # administers the whole hub
+from fjernlaan.identity import PATRON_ROLE as PATRON_ROLE
+from fjernlaan.identity import Actor as Actor
+from fjernlaan.identity import PatronPrincipal as PatronPrincipal
+from fjernlaan.identity import Principal as Principal
+from fjernlaan.identity import Role as Role
+from fjernlaan.identity import require_role as require_role
 
 
 class PatronCategory(StrEnum):
@@ -40,51 +40,8 @@ class Patron:
     language: str
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The user behind a call: a staff member, coordinator or national administrator."""
-
-    user_id: int
-    username: str
-    role: Role
-    library_isil: str | None
-
-    @property
-    def is_national_admin(self) -> bool:
-        """True for hub-wide administrators."""
-        return self.role is Role.NATIONAL_ADMIN
-
-    def works_at(self, isil: str) -> bool:
-        """True when the principal belongs to this library."""
-        return self.library_isil is not None and self.library_isil.upper() == isil.upper()
-
-
-PATRON_ROLE = "patron"
 PIN_MIN_DIGITS = 4
 PIN_MAX_DIGITS = 12
-
-
-@dataclass(frozen=True, slots=True)
-class PatronPrincipal:
-    """A patron logged in with library card and PIN (self-service): role `patron`, tied to the patron
-    and their home library. It is not a `Principal`, so no staff rule (`require_staff_of`, …) can
-    ever let a patron through: staff routes see an anonymous caller."""
-
-    patron_id: int
-    card_number: str
-    name: str
-    library_isil: str
-    language: str = "da"
-
-    @property
-    def role(self) -> str:
-        """Always `patron` (what the page kit's menu keys on)."""
-        return PATRON_ROLE
-
-    @property
-    def username(self) -> str:
-        """What the page header shows: the patron's name."""
-        return self.name
 
 
 def check_pin(pin: str) -> str:
@@ -93,14 +50,6 @@ def check_pin(pin: str) -> str:
     if not value.isascii() or not value.isdigit() or not PIN_MIN_DIGITS <= len(value) <= PIN_MAX_DIGITS:
         raise DomainError(f"a PIN is {PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits", field="pin")
     return value
-
-
-def require_role(principal: Principal, *roles: Role) -> None:
-    """Refuse unless the principal has one of the roles (national admins always pass)."""
-    if principal.is_national_admin or principal.role in roles:
-        return
-    allowed = ", ".join(r.value for r in roles) or "national_admin"
-    raise PermissionDenied(f"this needs one of the roles: {allowed}; you are {principal.role.value}")
 
 
 def require_library_admin(principal: Principal, isil: str) -> None:
@@ -123,29 +72,6 @@ def check_new_user(role: Role, library_isil: str | None) -> None:
     """Staff and library administrators belong to a library; the others may not need one."""
     if role in (Role.STAFF, Role.LIBRARY_ADMIN) and not library_isil:
         raise PermissionDenied(f"a {role.value} user must belong to a library")
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts, for the audit log: a user (from a request, with the address it came from), or the
-    hub itself (the CLI, the worker) with no user."""
-
-    username: str
-    user_id: int | None = None
-    role: str | None = None
-    library_isil: str | None = None
-    ip: str | None = None
-
-    @classmethod
-    def of(cls, principal: Principal, ip: str | None = None) -> Actor:
-        """The actor behind a principal."""
-        return cls(
-            username=principal.username,
-            user_id=principal.user_id,
-            role=principal.role.value,
-            library_isil=principal.library_isil,
-            ip=ip,
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,8 @@ from fjernlaan.accounts.model import (
 from fjernlaan.directory import service as directory
 from fjernlaan.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fjernlaan.web import kit
-from fjernlaan.web.deps import ClockDep, SessionDep, client_ip, get_clock
+from fjernlaan.web.deps import ClockDep, OptionalPrincipal, SessionDep, client_ip, get_clock
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("accounts", Path(__file__).parent / "templates" / "accounts")

@@ -16,6 +16,7 @@ from fjernlaan.directory.install import AREA as DIRECTORY
 from fjernlaan.iso18626.install import AREA as ISO18626
 from fjernlaan.lending.install import AREA as LENDING
 from fjernlaan.network.install import AREA as NETWORK
+from fjernlaan.operations.install import AREA as OPERATIONS
 from fjernlaan.privacy.install import AREA as PRIVACY
 from fjernlaan.simulate.install import AREA as SIMULATE
 from fjernlaan.stats.install import AREA as STATS
@@ -28,6 +29,7 @@ AREAS: Final[tuple[Area, ...]] = (
     CATALOGUE,
     ISO18626,
     NETWORK,
+    OPERATIONS,
     STATS,
     ARTICLES,
     SIMULATE,

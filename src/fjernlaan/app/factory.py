@@ -15,12 +15,12 @@ from sqlalchemy import text
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from fjernlaan import __version__, web
+from fjernlaan.accounts.principals import PRINCIPALS
 from fjernlaan.app.areas import AREAS, install_areas
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.settings import Settings, get_settings
-from fjernlaan.web import operations, pages
 from fjernlaan.web.body_limit import BodyLimit
 from fjernlaan.web.errors import install_error_handlers, problem
 from fjernlaan.web.passwords import PasswordGate
@@ -87,6 +87,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.clock = clock or SYSTEM_CLOCK
+    app.state.principals = PRINCIPALS
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage_uri)
     app.state.password_gate = PasswordGate(settings.password_hash_threads, settings.password_hash_queue)
     install_error_handlers(app)
@@ -104,9 +105,6 @@ def create_app(
     for area in AREAS:
         for router in area.routers:
             app.include_router(router)
-    # The kit's own pages and the operators' outbox routes.
-    app.include_router(operations.router)
-    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     for area in AREAS:
         for middleware in area.middleware:

@@ -17,9 +17,8 @@ from fjernlaan.catalogue.words import MATERIAL_WORDS
 from fjernlaan.directory.model import MaterialType, Region
 from fjernlaan.errors import NotFound
 from fjernlaan.web import kit
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("catalogue", Path(__file__).parent / "templates" / "catalogue")

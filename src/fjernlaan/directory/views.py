@@ -37,12 +37,12 @@ from fjernlaan.directory.model import (
 from fjernlaan.directory.schemas import ClosureIn, LibraryPatch, PolicyBody
 from fjernlaan.errors import DomainError, PermissionDenied
 from fjernlaan.web import kit
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("directory", Path(__file__).parent / "templates" / "directory")
+kit.add_nav_item(N_("Libraries"), "/libraries", kit.STAFF_ROLES, order=60)
 kit.add_nav_item(N_("My library"), "/admin/library", {kit.LIBRARY_ADMIN}, order=80)
 
 ADMIN_ROLES = (Role.LIBRARY_ADMIN, Role.COORDINATOR, Role.NATIONAL_ADMIN)
@@ -263,6 +263,15 @@ def _admin(principal: Principal | None) -> Principal:
     if principal.role not in ADMIN_ROLES:
         raise PermissionDenied("only administrators and coordinators see library administration")
     return principal
+
+
+@router.get("/libraries", response_class=HTMLResponse, response_model=None)
+def libraries_page(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
+    """Every library of the network, for staff."""
+    if principal is None:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    items, total = service.list_libraries(session, limit=1000)
+    return kit.render(request, "directory/libraries.html", principal, libraries=items, total=total)
 
 
 @router.get("/admin/library", response_class=HTMLResponse, response_model=None)

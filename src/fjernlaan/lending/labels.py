@@ -36,9 +36,8 @@ from fjernlaan.lending.transport import (
 )
 from fjernlaan.web import kit
 from fjernlaan.web.barcode import code128_svg
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep
 from fjernlaan.web.i18n import gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 LABELS_PATH = "/staff/labels"

@@ -20,9 +20,8 @@ from fjernlaan.directory.model import LibraryType, Region
 from fjernlaan.errors import PermissionDenied
 from fjernlaan.lending import shipping
 from fjernlaan.web import kit
-from fjernlaan.web.deps import SessionDep
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep
 from fjernlaan.web.i18n import N_
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 NETWORK_PATH = "/admin/libraries"

@@ -33,9 +33,8 @@ from fjernlaan.lending import service, shaping
 from fjernlaan.lending.principles import Tier
 from fjernlaan.lending.schemas import ActionIn, PlaceRequestIn, RequestOut
 from fjernlaan.web import kit
-from fjernlaan.web.deps import ClockDep, SessionDep, get_clock, get_db, get_settings
+from fjernlaan.web.deps import ClockDep, OptionalPrincipal, SessionDep, get_clock, get_db, get_settings
 from fjernlaan.web.i18n import N_, gettext
-from fjernlaan.web.pages import OptionalPrincipal
 
 router = APIRouter(include_in_schema=False)
 kit.add_template_dir("lending", Path(__file__).parent / "templates" / "lending")

@@ -17,11 +17,12 @@ from fjernlaan.errors import DomainError, NotFound, PermissionDenied
 from fjernlaan.limits import INT_MAX
 from fjernlaan.network import model as m
 from fjernlaan.network import service
-from fjernlaan.web.deps import SessionDep, get_clock, get_settings
-from fjernlaan.web.i18n import pick_language, translate
-from fjernlaan.web.pages import LANG_COOKIE, OptionalPrincipal, check_csrf, render
+from fjernlaan.web.deps import OptionalPrincipal, SessionDep, get_clock, get_settings
+from fjernlaan.web.i18n import N_, pick_language, translate
+from fjernlaan.web.kit import LANG_COOKIE, STAFF_ROLES, add_nav_item, check_csrf, render
 
 router = APIRouter(prefix="/network", include_in_schema=False)
+add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
 # Ids in page paths are bounded like the API's (a larger number overflowed the database driver).
 PageId = Annotated[int, Path(ge=1, le=INT_MAX)]
 CsrfField = Annotated[str, Form()]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Generic, Protocol, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,26 +14,65 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from fjernlaan.accounts.audit import watch_writes
-from fjernlaan.accounts.model import Actor, PatronPrincipal, Principal
-from fjernlaan.accounts.service import (
-    cached_principal_for_token,
-    patron_principal_by_id,
-    principal_for_session,
-    principal_for_token,
-)
 from fjernlaan.clock import Clock
 from fjernlaan.db.engine import read_only
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import NotAuthenticated
+from fjernlaan.identity import Actor, PatronPrincipal, Principal
 from fjernlaan.limits import INT_MAX
 from fjernlaan.settings import Settings
 from fjernlaan.web.csrf import SESSION_COOKIE, require_csrf
 from fjernlaan.web.ratelimit import RateLimiter
 
-__all__ = ["SESSION_COOKIE"]
+__all__ = ["SESSION_COOKIE", "PrincipalSource"]
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 T = TypeVar("T")
+
+
+class PrincipalSource(Protocol):
+    """Where the kit finds who is calling, and how it audits what they write.
+
+    The kit imports no area: the app factory puts the accounts area's implementation
+    (`fjernlaan.accounts.principals.PRINCIPALS`) on `app.state.principals`, and the dependencies
+    below call it.
+    """
+
+    def cached_for_token(self, session: Session, token: str, now: datetime) -> Principal | None:
+        """The principal of a bearer token seen a moment ago, from memory (no I/O); None when it has
+        to be looked up."""
+        ...
+
+    def for_token(self, session: Session, token: str, now: datetime) -> Principal:
+        """The principal of a bearer token; NotAuthenticated for one that is unknown or no longer
+        valid (this may write: the token's last use)."""
+        ...
+
+    def for_session(self, session: Session, session_id: str, now: datetime) -> Principal | None:
+        """The user of a live login session (the session cookie's `sid`); None when it ended."""
+        ...
+
+    def patron(self, session: Session, patron_id: int) -> PatronPrincipal | None:
+        """The patron of a patron session (the session cookie's `pid`); None when it ended."""
+        ...
+
+    def audit_writes(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        action: str,
+        via: str,
+        target: str | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        """Give every transaction this session commits from now on an audit entry by ``actor``."""
+        ...
+
+
+def get_principals(request: Request) -> PrincipalSource:
+    """The app's principal source (`app.state.principals`, set by the app factory)."""
+    principals: PrincipalSource = request.app.state.principals
+    return principals
 
 
 def get_db(request: Request) -> Database:
@@ -101,7 +141,7 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use 'Authorization: Bearer <token>'")
-        return principal_for_token(session, token.strip(), get_clock(request).now())
+        return get_principals(request).for_token(session, token.strip(), get_clock(request).now())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         settings = get_settings(request)
@@ -112,7 +152,7 @@ def _principal_from_request(request: Request, session: Session) -> Principal | N
         # The cookie only names a server-side session: logout, expiry or deactivation end it there,
         # whatever the browser still holds.
         if isinstance(data, dict) and isinstance(data.get("sid"), str):
-            return principal_for_session(session, data["sid"], get_clock(request).now())
+            return get_principals(request).for_session(session, data["sid"], get_clock(request).now())
     return None
 
 
@@ -125,7 +165,7 @@ def _audit_writes(request: Request, session: Session, principal: Principal) -> N
     # Every transaction a writing route commits gets its audit entry in that same transaction.
     endpoint = request.scope.get("endpoint")
     params = request.scope.get("path_params") or {}
-    watch_writes(
+    get_principals(request).audit_writes(
         session,
         Actor.of(principal, client_ip(request)),
         action=getattr(endpoint, "__name__", "api"),
@@ -172,7 +212,7 @@ def _cached_principal(request: Request, session: Session) -> Principal | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return cached_principal_for_token(session, token.strip(), get_clock(request).now())
+    return get_principals(request).cached_for_token(session, token.strip(), get_clock(request).now())
 
 
 def _principal_and_commit(request: Request, session: Session) -> Principal | None:
@@ -209,7 +249,7 @@ def session_data(request: Request) -> dict[str, object] | None:
 def _patron_and_finish(request: Request, session: Session) -> PatronPrincipal | None:
     data = session_data(request)
     patron_id = data.get("pid") if data else None
-    patron = patron_principal_by_id(session, patron_id) if isinstance(patron_id, int) else None
+    patron = get_principals(request).patron(session, patron_id) if isinstance(patron_id, int) else None
     session.commit()
     return patron
 
@@ -237,6 +277,7 @@ async def read_only_unit_of_work(session: SessionDep) -> Session:
 
 ReadOnlySessionDep = Annotated[Session, Depends(read_only_unit_of_work)]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
 @dataclass(frozen=True)

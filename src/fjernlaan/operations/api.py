@@ -9,8 +9,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from fjernlaan.accounts.model import require_role
 from fjernlaan.db.outbox import OutboxMessage, retry_message
+from fjernlaan.identity import require_role
 from fjernlaan.limits import INT_MAX
 from fjernlaan.web.deps import ClockDep, Page, PageDep, PrincipalDep, SessionDep
 

@@ -1,4 +1,5 @@
-"""The server-rendered pages: home, login/logout, and the directory list (the full UI comes later)."""
+"""The home page and logging in and out with a username and password (the staff's way in; patrons log
+in with card and PIN in `patron_views`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature
 from sqlalchemy.orm import Session
@@ -15,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from fjernlaan.accounts.model import Actor, Principal
 from fjernlaan.accounts.service import audit, authenticate, end_session, start_session
 from fjernlaan.db.uow import Database
-from fjernlaan.directory import service as directory
 from fjernlaan.errors import NotAuthenticated
 from fjernlaan.web.deps import (
     SESSION_COOKIE,
+    OptionalPrincipal,
     ReadOnlySessionDep,
     SessionDep,
     client_ip,
@@ -26,12 +27,11 @@ from fjernlaan.web.deps import (
     get_db,
     get_rate_limiter,
     get_settings,
-    optional_principal,
     session_serializer,
 )
 from fjernlaan.web.i18n import gettext
+from fjernlaan.web.kit import N_ as N_
 from fjernlaan.web.kit import (
-    LANG_COOKIE,
     PATRON,
     STAFF_ROLES,
     add_nav_item,
@@ -40,21 +40,15 @@ from fjernlaan.web.kit import (
     request_language,
     role_of,
 )
-from fjernlaan.web.kit import N_ as N_
 from fjernlaan.web.passwords import PasswordGate
 from fjernlaan.web.ratelimit import TooManyRequests
 from fjernlaan.web.security import client_address, is_https
 
-__all__ = ["LANG_COOKIE", "OptionalPrincipal", "check_csrf", "render", "router"]
-
 router = APIRouter(include_in_schema=False)
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
-STAFF_HOME = "/staff"
+STAFF_HOME = "/staff"  # where a login lands: the staff's work page
 PATRON_HOME = "/patron"
 
 add_nav_item(N_("Work"), STAFF_HOME, STAFF_ROLES, order=10)
-add_nav_item(N_("Libraries"), "/libraries", STAFF_ROLES, order=60)
-add_nav_item(N_("Networks and forums"), "/network", STAFF_ROLES, order=70)
 
 
 def _safe_next(value: str) -> str:
@@ -67,12 +61,14 @@ def _safe_next(value: str) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: OptionalPrincipal) -> Response:
-    return render(request, "index.html", principal)
+    return render(request, "accounts/index.html", principal)
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, principal: OptionalPrincipal, next: str = "/") -> Response:
-    return render(request, "login.html", principal, next_url=_safe_next(next), error=None, username="")
+    return render(
+        request, "accounts/login.html", principal, next_url=_safe_next(next), error=None, username=""
+    )
 
 
 def _login_page(
@@ -83,7 +79,9 @@ def _login_page(
     username: str = "",
     retry_after: int | None = None,
 ) -> Response:
-    page = render(request, "login.html", None, next_url=_safe_next(next_url), error=error, username=username)
+    page = render(
+        request, "accounts/login.html", None, next_url=_safe_next(next_url), error=error, username=username
+    )
     page.status_code = status
     if retry_after is not None:
         page.headers["Retry-After"] = str(retry_after)
@@ -221,11 +219,3 @@ def _end_login_session(request: Request, session: Session) -> None:
     if principal is not None:
         audit(session, Actor.of(principal, client_ip(request)), "logout", now, via="POST /logout")
     session.commit()
-
-
-@router.get("/libraries", response_class=HTMLResponse, response_model=None)
-def libraries_page(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
-    if principal is None:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    items, total = directory.list_libraries(session, limit=1000)
-    return render(request, "libraries.html", principal, libraries=items, total=total)
