@@ -148,3 +148,7 @@ def test_a_library_admin_deactivates_a_user_and_reads_the_audit_log(page: Page, 
     assert f"user {username}" in entries and "user_deactivated" in entries and "user_activated" in entries
     assert_accessible(page)
     screenshot(page, "audit-log")
+    with page.expect_navigation():
+        page.locator("a[href='/account/tokens']").first.click()
+    assert page.inner_text("h1") == "Mine API-nøgler"
+    assert_accessible(page)

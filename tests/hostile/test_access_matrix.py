@@ -296,6 +296,9 @@ ACCESS: dict[tuple[str, str], Call] = {
     ("POST", "/admin/libraries/{isil}/users/{username}/tokens/{token_id}/revoke"): Call(FORM, form={}),
     # the audit log: a national admin reads all, a library admin its library's users (as the API)
     ("GET", "/admin/audit"): Call(LIBRARY_ADMIN),
+    # a user's own API tokens
+    ("GET", "/account/tokens"): Call(ANY_USER),
+    ("POST", "/account/tokens/{token_id}/revoke"): Call(FORM, form={}),
     # the patron's pages: a patron session (card and PIN), never a staff login
     ("GET", "/patron/login"): Call(EVERYONE),  # reads no token: a patron session is sent on to /patron
     ("POST", "/patron/login"): Call(EVERYONE, form={"card_number": "0", "pin": "0000"}),

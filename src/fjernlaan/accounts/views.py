@@ -56,6 +56,8 @@ MESSAGES = {
 }
 Text = Annotated[str, Form()]
 AUDIT_PAGE = "/admin/audit"
+MY_TOKENS = "/account/tokens"
+kit.add_nav_item(N_("My API tokens"), MY_TOKENS, kit.STAFF_ROLES, order=98)
 kit.add_nav_item(N_("Audit log"), AUDIT_PAGE, {kit.LIBRARY_ADMIN, kit.NATIONAL_ADMIN}, order=95)
 
 
@@ -387,6 +389,50 @@ def revoke_token(
     session.commit()
     response = RedirectResponse(back, status_code=303)
     kit.flash(response, gettext("The token is revoked.", lang), "success")
+    return response
+
+
+@router.get(MY_TOKENS, response_class=HTMLResponse, response_model=None)
+def my_tokens(request: Request, session: SessionDep, principal: OptionalPrincipal) -> Response:
+    """The logged-in user's own API tokens (every user manages their own, as the API allows)."""
+    if principal is None:
+        return _login(request)
+    return kit.render(
+        request,
+        "accounts/my_tokens.html",
+        principal,
+        tokens=service.list_tokens(session, principal.username),
+        now=get_clock(request).now(),
+        base="/account",
+    )
+
+
+@router.post(MY_TOKENS + "/{token_id}/revoke", response_model=None)
+def revoke_my_token(
+    request: Request,
+    token_id: Annotated[int, FastPath(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    clock: ClockDep,
+    csrf_token: Text = "",
+) -> Response:
+    """Revoke one of the user's own tokens; another user's token is not found."""
+    if principal is None:
+        return _login(request)
+    if not kit.check_csrf(request, csrf_token):
+        return _expired(request, MY_TOKENS)
+    service.revoke_token_id(session, principal.username, token_id)
+    _audit(
+        request,
+        session,
+        principal,
+        "token_revoked",
+        clock.now(),
+        f"user {principal.username} token {token_id}",
+    )
+    session.commit()
+    response = RedirectResponse(MY_TOKENS, status_code=303)
+    kit.flash(response, gettext("The token is revoked.", kit.request_language(request)), "success")
     return response
 
 

@@ -5,7 +5,9 @@ the list, in run order, is `TIMERS` in `lending/install.py`).
   ("no answer") and the request moves on;
 * the patron's need-before date passed → the request ends unfilled and the patron is told;
 * the due date passed → overdue (the patron is told), and the borrowing library is reminded weekly;
-* a received loan not collected within the pickup window → shipped back to the lender;
+* a received loan not collected within the pickup window → shipped back to the lender
+  (these five are rows of `DEADLINES`: the states, the date column and the action or notice, walked
+  by one function, `run_deadline`);
 * once a day, each lender gets a digest of the requests waiting for its answer;
 * a few days before a loan is due, the patron is reminded (once per due date).
 

@@ -202,15 +202,10 @@ def scan(
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A scanned barcode: the queue's step on that request. htmx gets the result line only."""
-    if principal is None:
-        return _login(request)
-    _staff_only(principal)
-    queue = _queue(key)
-    lang = kit.request_language(request)
-    if not kit.check_csrf(request, csrf_token or None):
-        return _expired(request, lang)
-    if principal.library_isil is None:
-        return RedirectResponse(STAFF_HOME, status_code=303)
+    checked = _queue_post(request, key, principal, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    principal, queue, lang = checked
     result = work.scan(session, principal, queue, barcode, clock.now())
     if kit.is_htmx(request):
         return kit.render(
@@ -225,6 +220,23 @@ def scan(
     response = RedirectResponse(f"{STAFF_HOME}/queues/{queue.key}", status_code=303)
     kit.flash(response, _result_text(result, queue, lang), "success" if result.done else "warning")
     return response
+
+
+def _queue_post(
+    request: Request, key: str, principal: Principal | None, csrf_token: str
+) -> Response | tuple[Principal, Queue, str]:
+    """The checks every post to a queue passes: logged in as staff of a library, a known queue, the
+    CSRF token. Returns the answer when one fails, else the staff member, the queue and the language."""
+    if principal is None:
+        return _login(request)
+    _staff_only(principal)
+    queue = _queue(key)
+    lang = kit.request_language(request)
+    if not kit.check_csrf(request, csrf_token or None):
+        return _expired(request, lang)
+    if principal.library_isil is None:
+        return RedirectResponse(STAFF_HOME, status_code=303)
+    return principal, queue, lang
 
 
 def _result_text(result: work.StepResult, queue: Queue, lang: str) -> str:
@@ -275,15 +287,10 @@ def bulk(
 ) -> Response:
     """The queue's step (or pull slips, `do=slips`) for the selected rows, at most `BULK_LIMIT`;
     answers with a line per row: done, or refused and why."""
-    if principal is None:
-        return _login(request)
-    _staff_only(principal)
-    queue = _queue(key)
-    lang = kit.request_language(request)
-    if not kit.check_csrf(request, csrf_token or None):
-        return _expired(request, lang)
-    if principal.library_isil is None:
-        return RedirectResponse(STAFF_HOME, status_code=303)
+    checked = _queue_post(request, key, principal, csrf_token)
+    if isinstance(checked, Response):
+        return checked
+    principal, queue, lang = checked
     ids = _ids(id or [])
     back = RedirectResponse(f"{STAFF_HOME}/queues/{queue.key}", status_code=303)
     if not ids:

@@ -426,3 +426,31 @@ def test_the_audit_log_page_is_scoped_as_the_api_and_paged(client: TestClient, s
         assert other.get("/admin/audit").status_code == 403
     anonymous = TestClient(client.app, raise_server_exceptions=False)
     assert anonymous.get("/admin/audit", follow_redirects=False).status_code == 303
+
+
+def test_every_user_revokes_their_own_api_tokens_and_no_one_elses(
+    client: TestClient, seeded: Database
+) -> None:
+    from fjernlaan.accounts.service import issue_token, list_tokens
+    from fjernlaan.clock import SYSTEM_CLOCK
+
+    with seeded.unit_of_work() as session:
+        issue_token(session, "kbh", "min-skanner", now=SYSTEM_CLOCK.now(), days=30)
+        issue_token(session, "gentofte", "gentofte-skanner", now=SYSTEM_CLOCK.now(), days=30)
+    with seeded.unit_of_work() as session:
+        [mine] = list_tokens(session, "kbh")
+        [theirs] = list_tokens(session, "gentofte")
+    token = log_in(client, "kbh")  # staff without an admin role
+    page = client.get("/account/tokens", params={"lang": "en"}).text
+    assert "min-skanner" in page and "gentofte-skanner" not in page
+    assert f'action="/account/tokens/{mine.id}/revoke"' in page
+    assert post(client, f"/account/tokens/{theirs.id}/revoke", {}, token).status_code == 404  # type: ignore[attr-defined]
+    assert post(client, f"/account/tokens/{mine.id}/revoke", {}, "forged").status_code == 303  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert not list_tokens(session, "kbh")[0].revoked
+    assert post(client, f"/account/tokens/{mine.id}/revoke", {}, token).status_code == 303  # type: ignore[attr-defined]
+    with seeded.unit_of_work() as session:
+        assert list_tokens(session, "kbh")[0].revoked and not list_tokens(session, "gentofte")[0].revoked
+    assert "Revoked" in client.get("/account/tokens", params={"lang": "en"}).text
+    anonymous = TestClient(client.app, raise_server_exceptions=False)
+    assert anonymous.get("/account/tokens", follow_redirects=False).status_code == 303
