@@ -111,10 +111,8 @@ def test_cli_doc_names_only_commands() -> None:
 
 
 def _create_app() -> Any:
-    try:  # the composition root's factory, where the app lives after issue 13
-        from fjernlaan.app.factory import create_app  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from fjernlaan.web.app import create_app
+    from fjernlaan.app.factory import create_app
+
     return create_app(Settings(database_url="sqlite://", secret_key="test-docs"))
 
 

@@ -21,7 +21,6 @@ from fjernlaan.app.areas import AREAS, install_areas
 from fjernlaan.area import Job, Sender, Timer
 from fjernlaan.clock import SYSTEM_CLOCK, Clock
 from fjernlaan.db.outbox import MAX_ATTEMPTS, OutboxMessage, backoff
-from fjernlaan.db.outbox import retry_message as retry_message
 from fjernlaan.db.uow import Database
 from fjernlaan.notify.smtp import send_email
 from fjernlaan.settings import Settings
