@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -14,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from fjernlaan.db.engine import make_engine
+from hub_server import free_port as free_port  # one copy, shared with the benchmarks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,10 +84,3 @@ class RecordingSmtpHandler:
         message = BytesParser(policy=default).parsebytes(content)
         self.messages.append(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

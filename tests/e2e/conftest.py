@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from browser_helpers import DESKTOP
-from support import free_port
+from hub_server import free_port, hub_env, run_cli, served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these, Chromium keeps reaching for Google's hosts, which this network refuses.
@@ -53,33 +49,10 @@ def hub_url(tmp_path_factory: pytest.TempPathFactory, hub_database_url: str) -> 
     """A real `fjernlaan serve` on a fresh SQLite database seeded with `fjernlaan demo`."""
     require_chromium()
     folder = tmp_path_factory.mktemp("browser-hub-log")
-    port = free_port()
-    env = {
-        **os.environ,
-        "FJERNLAAN_DATABASE_URL": hub_database_url,
-        "FJERNLAAN_PORT": str(port),
-        "FJERNLAAN_HOST": "127.0.0.1",
-    }
-    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
-    subprocess.run([*cli, "demo", "--records", "0"], env=env, check=True, capture_output=True)
-    log = (folder / "serve.log").open("w")
-    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    # Generous: on a loaded machine (CI, or several test runs sharing two cores) starting takes long.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        server.terminate()
-        pytest.fail("the hub did not start: " + Path(log.name).read_text())
-    yield base
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    env = hub_env(hub_database_url, port=free_port())
+    run_cli(env, "demo", "--records", "0")
+    with served(env, folder / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

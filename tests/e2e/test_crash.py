@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +22,10 @@ from sqlalchemy import func, select
 
 from fjernlaan.db.engine import make_engine
 from fjernlaan.db.outbox import OutboxMessage
+from hub_server import run_cli, start, wait_healthy
 from support import BACKENDS, RecordingSmtpHandler, drop_postgres_schema, free_port, require_postgres
 
 pytestmark = pytest.mark.e2e
-CLI = [sys.executable, "-m", "fjernlaan.app.cli"]
 CLIENTS = 3
 KILL_AFTER = 12  # acknowledged give-ups before the kill (the load goes on while it happens)
 # Where a request may be after the load: each has a next step (or is finished and its patron told).
@@ -61,10 +60,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     # A session of its own, so the kill reaches every process it starts.
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [*CLI, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    return start(env, log, *args, new_session=True)
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -73,14 +69,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wait_healthy(base: str, log: Path) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("the hub did not come up: " + log.read_text(errors="replace")[-2000:])
+    wait_healthy(base, log, seconds=90)
 
 
 def _client(base: str, headers: dict[str, str], load: Load, number: int) -> None:
@@ -135,11 +124,9 @@ def test_a_sigkill_mid_load_loses_no_acknowledged_write_and_no_mail(
     server: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
     try:
-        subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
-        subprocess.run([*CLI, "demo"], env=env, check=True, capture_output=True)
-        token = subprocess.run(
-            [*CLI, "users", "token", "kbh"], env=env, check=True, capture_output=True, text=True
-        ).stdout.strip()
+        run_cli(env, "db", "upgrade")
+        run_cli(env, "demo")
+        token = run_cli(env, "users", "token", "kbh").strip()
         headers = {"Authorization": f"Bearer {token}"}
         server = _start(["serve"], env, log)
         _wait_healthy(base, log)
@@ -188,9 +175,7 @@ def test_a_sigkill_mid_load_loses_no_acknowledged_write_and_no_mail(
                     break
                 moments = [m for m in pending[1:] if m is not None]
                 when = (max(moments) + timedelta(seconds=1)).isoformat()
-                subprocess.run(
-                    [*CLI, "worker", "--once", "--now", when], env=env, check=True, capture_output=True
-                )
+                run_cli(env, "worker", "--once", "--now", when)
             with engine.connect() as connection:
                 statuses = dict(
                     connection.execute(

@@ -9,12 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from hub_server import cli, free_port, hub_env, run_cli, start, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
 CLIENTS = 40
@@ -23,43 +23,17 @@ LINUX = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = _free_port()
-    env = {**os.environ, "FJERNLAAN_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}"}
-    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--workers", "2", "--no-access-log"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            healthy = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            healthy = False
-        # Both processes must be serving before the test counts their sockets and connections.
-        if healthy and (tmp_path / "serve.log").read_text().count("Application startup complete") == 2:
-            time.sleep(0.2)
-            break
-        time.sleep(0.2)
-    else:
-        server.terminate()
-        pytest.fail("the hub did not answer /health within 60 s: " + (tmp_path / "serve.log").read_text())
+    port = free_port()
+    env = hub_env(f"sqlite:///{tmp_path / 'hub.db'}")
+    run_cli(env, "db", "upgrade")
+    log = tmp_path / "serve.log"
+    server = start(env, log, "serve", "--port", str(port), "--workers", "2", "--no-access-log")
+    # Both processes must be serving before the test counts their sockets and connections.
+    wait_healthy(f"http://127.0.0.1:{port}", log, processes=2, stop=server)
     yield server, port
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    stop(server, timeout=30)
 
 
 def _established(port: int) -> set[int]:
@@ -144,7 +118,7 @@ def test_a_second_hub_on_the_same_port_is_refused_at_once(
     _, port = served
     env = {**os.environ, "FJERNLAAN_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
     second = subprocess.run(
-        [sys.executable, "-m", "fjernlaan.app.cli", "serve", "--port", str(port), "--workers", "2"],
+        cli("serve", "--port", str(port), "--workers", "2"),
         env=env,
         capture_output=True,
         text=True,

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from support import free_port
+from hub_server import SRC, free_port, hub_env, run_cli, served
 
 pytestmark = pytest.mark.e2e
 
@@ -26,33 +22,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail("CI=true but " + reason, pytrace=False)
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("sru")
-    port = free_port()
-    env = {
-        **os.environ,
-        "FJERNLAAN_DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
-        "FJERNLAAN_PORT": str(port),
-        "FJERNLAAN_HOST": "127.0.0.1",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"),
-    }
-    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
-    subprocess.run([*cli, "demo", "--records", "300"], env=env, check=True, capture_output=True)
-    log = (folder / "serve.log").open("w")
-    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        server.terminate()
-        pytest.fail("the hub did not answer /health within 30 s: " + Path(log.name).read_text())
-    yield f"{base}/sru"
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    env = hub_env(f"sqlite:///{folder / 'hub.db'}", port=free_port(), PYTHONPATH=str(SRC))
+    run_cli(env, "demo", "--records", "300")
+    with served(env, folder / "serve.log") as base:
+        yield f"{base}/sru"
 
 
 def _yaz(url: str, commands: str) -> str:

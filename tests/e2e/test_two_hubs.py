@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from hub_server import cli, start, stop
 from support import drop_postgres_schema, free_port, new_postgres_schema_engine, require_postgres
 
 # One xdist worker sets the two hubs up once for all scenarios (`--dist loadgroup` in the Makefile).
@@ -109,7 +109,7 @@ class Hub:
     def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run `fjernlaan ARGS` against this hub's database; its standard output."""
         result = subprocess.run(
-            [sys.executable, "-m", "fjernlaan.app.cli", *args],
+            cli(*args),
             env=self.env,
             input=stdin,
             capture_output=True,
@@ -124,15 +124,8 @@ class Hub:
         """Start a long-running `fjernlaan ARGS` (its output goes to a log file in the hub's folder)."""
         log = self.folder / f"{args[0]}.log"
         self.logs.append(log)
-        with log.open("wb") as out:
-            self.processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "fjernlaan.app.cli", *args],
-                    env={**self.env, **(env or {})},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+        log.write_bytes(b"")
+        self.processes.append(start({**self.env, **(env or {})}, log, *args))
 
     def stop(self) -> None:
         """Stop every process this hub started (terminate, then kill what does not stop)."""
@@ -140,11 +133,7 @@ class Hub:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
 
     def log_tails(self) -> str:
         """The end of every process log, for a failure message."""

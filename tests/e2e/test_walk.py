@@ -8,21 +8,14 @@ wrong password, a wrong barcode, English pages, axe on the dashboard and a queue
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, log_in_patron, screenshot
+from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, screenshot
+from hub_server import hub_env, run_cli, served
 from support import RecordingSmtpHandler, free_port
 
 pytestmark = pytest.mark.e2e
@@ -43,35 +36,11 @@ class Hub:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     """A served hub of its own (the walk changes its data), on demo data."""
     folder = tmp_path_factory.mktemp("walk-hub")
-    port = free_port()
     database_url = f"sqlite:///{folder / 'hub.db'}"
-    env = {
-        **os.environ,
-        "FJERNLAAN_DATABASE_URL": database_url,
-        "FJERNLAAN_PORT": str(port),
-        "FJERNLAAN_HOST": "127.0.0.1",
-    }
-    cli = [sys.executable, "-m", "fjernlaan.app.cli"]
-    subprocess.run(
-        [*cli, "demo", "--records", "0", "--no-requests"], env=env, check=True, capture_output=True
-    )
-    log = (folder / "serve.log").open("w")
-    server = subprocess.Popen([*cli, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90  # a loaded machine (CI, parallel runs) starts slowly
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        server.terminate()
-        pytest.fail("the hub did not start: " + Path(log.name).read_text())
-    yield Hub(base, database_url)
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    env = hub_env(database_url, port=free_port())
+    run_cli(env, "demo", "--records", "0", "--no-requests")
+    with served(env, folder / "serve.log") as base:
+        yield Hub(base, database_url)
 
 
 def _database(hub: Hub):  # type: ignore[no-untyped-def]
