@@ -8,13 +8,15 @@ wrong password, a wrong barcode, English pages, axe on the dashboard and a queue
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, screenshot
+from browser_helpers import DEMO_STAFF, DESKTOP, assert_accessible, log_in, log_in_patron, screenshot
 from hub_server import hub_env, run_cli, served
 from support import RecordingSmtpHandler, free_port
 
