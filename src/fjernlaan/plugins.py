@@ -11,9 +11,9 @@ import importlib
 from typing import Final
 
 PLUGIN_MODULES: Final = (
-    "fjernlaan.iso18626.service",
+    "fjernlaan.iso18626.outbound",
     "fjernlaan.iso18626.handlers",
-    "fjernlaan.lending.peering",
+    "fjernlaan.iso18626.peering",
     "fjernlaan.timers",
 )
 

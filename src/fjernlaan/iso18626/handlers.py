@@ -1,6 +1,6 @@
 """The inbound ISO 18626 handlers: what each message a peer posts does to an ILL request.
 
-Registered with :func:`fjernlaan.iso18626.service.register_handler` on import (listed in
+Registered with :func:`fjernlaan.iso18626.inbound.register_handler` on import (listed in
 ``fjernlaan.plugins.PLUGIN_MODULES``). Each runs inside the savepoint the service opens: a refusal
 (``DomainError``, or the errors returned) undoes everything it did and answers ERROR.
 
@@ -35,8 +35,8 @@ from fjernlaan.db.uow import is_separate_reader
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import InvalidIsil, LibraryType, normalise_isil
 from fjernlaan.errors import DomainError
-from fjernlaan.iso18626 import lifecycle
-from fjernlaan.iso18626.codec import ParsedMessage
+from fjernlaan.iso18626 import lifecycle, peering
+from fjernlaan.iso18626.inbound import register_prepared_handler
 from fjernlaan.iso18626.links import (
     Link,
     PeerRole,
@@ -57,10 +57,11 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
 )
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
-from fjernlaan.iso18626.service import failed_messages_query, register_prepared_handler
+from fjernlaan.iso18626.outbound import failed_messages_query
+from fjernlaan.iso18626.reader import ParsedMessage
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import peering, work
 from fjernlaan.lending import service as lending
+from fjernlaan.lending import work
 from fjernlaan.settings import get_settings
 from fjernlaan.web.i18n import N_
 

@@ -1,4 +1,4 @@
-"""Lending's side of ISO 18626 peers: requests a peer places, and messages our actions send to peers.
+"""The ISO 18626 glue to lending: requests a peer places, and messages our actions send to peers.
 
 * :func:`place_for_peer` / :func:`route` — a peer (a foreign or external library) borrows from the
   network: its request becomes an ILL request with the peer as requesting library and no patron, and
@@ -37,7 +37,7 @@ from fjernlaan.iso18626.links import (
     peer_version,
     remember_links,
 )
-from fjernlaan.iso18626.service import queue_message
+from fjernlaan.iso18626.outbound import queue_message
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
 from fjernlaan.lending.store import EventRow, RequestRow
