@@ -1,5 +1,5 @@
 """Inbound ISO 18626 messages per second with validation and persistence: a peer's lifecycle stream
-posted to `POST /iso18626` of `fjernlaan serve --workers N` and through `service.receive` in one
+posted to `POST /iso18626` of `fjernlaan serve --workers N` and through `inbound.receive` in one
 process (SQLite; PostgreSQL when FJERNLAAN_BENCH_POSTGRES_URL is set), against bare lxml parse + XSD
 validation of the same messages in the same run.
 
@@ -53,10 +53,11 @@ from fjernlaan.clock import SYSTEM_CLOCK
 from fjernlaan.db.engine import _WriterLock, make_engine
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626 import model as iso
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import build, find_xsd_dir
+from fjernlaan.iso18626.schema import find_xsd_dir
 from fjernlaan.iso18626.store import RequestLinkRow
+from fjernlaan.iso18626.writer import build
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
 
@@ -207,8 +208,8 @@ def _prepare(url: str) -> str:
             )
         )
         session.flush()
-        service.set_peer(session, PEER, account_id="bench", security_code="bench-security-code")
-        token = service.issue_peer_token(session, PEER)
+        peers.set_peer(session, PEER, account_id="bench", security_code="bench-security-code")
+        token = peers.issue_peer_token(session, PEER)
         upsert_record(
             session,
             Record(record_id="bench-iso", title="Æbler på Åen", isbns=(ISBN,)),
@@ -257,7 +258,7 @@ def _bare(rounds: list[Round]) -> float:
 
 
 def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
-    """One process calling `service.receive`, one unit of work per message."""
+    """One process calling `inbound.receive`, one unit of work per message."""
     db = Database(make_engine(url))
     figures = Figures()
     now = datetime.now(UTC)
@@ -265,7 +266,7 @@ def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
         _lenders_act(db, f"{run}w", r.lender_acts_before, now)
         for body in r.bodies:
             with db.unit_of_work() as session:
-                service.receive(session, body, bearer_token=token, now=now, content_type="application/xml")
+                inbound.receive(session, body, bearer_token=token, now=now, content_type="application/xml")
     profile = cProfile.Profile() if PROFILE else None
     watch = _LockWatch()
     with watch.installed():
@@ -276,14 +277,14 @@ def _in_process(url: str, token: str, rounds: list[Round], run: str) -> Figures:
     db.dispose()
     if profile is not None:
         profile.dump_stats(PROFILE)
-        print(f"  profile of service.receive written to {PROFILE}")
+        print(f"  profile of inbound.receive written to {PROFILE}")
     return figures
 
 
 def _receive_round(
     db: Database, token: str, r: Round, figures: Figures, watch: _LockWatch, profile: cProfile.Profile | None
 ) -> None:
-    """One round's messages through `service.receive`, timed (the lenders' steps before it are not)."""
+    """One round's messages through `inbound.receive`, timed (the lenders' steps before it are not)."""
     wall, cpu = time.perf_counter(), time.process_time()
     watch.on = True
     if profile is not None:
@@ -291,7 +292,7 @@ def _receive_round(
     try:
         for body in r.bodies:
             with db.unit_of_work() as session:
-                reception = service.receive(
+                reception = inbound.receive(
                     session, body, bearer_token=token, now=datetime.now(UTC), content_type="application/xml"
                 )
                 if reception.message_status is iso.MessageStatus.ERROR:
@@ -405,7 +406,7 @@ def _run(label: str) -> None:
         token = _prepare(url)
         load = os.getloadavg()[0]
         figures = _in_process(url, token, rounds, run)
-        _report(label, f"service.receive in one process (load average {load:.1f})", figures, bare)
+        _report(label, f"inbound.receive in one process (load average {load:.1f})", figures, bare)
         if figures.lock_wall:
             total = sum(figures.count.values())
             # The wall time stretches when the machine is busy (the holder waits for a core); the

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from fjernlaan.db.outbox import enqueue
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import ParsedMessage, build_confirmation, parse
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626.model import ErrorData, ErrorType
+from fjernlaan.iso18626.reader import ParsedMessage, parse
+from fjernlaan.iso18626.writer import build_confirmation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PEER = "ZZ-SAMPLEPEER"
@@ -74,8 +75,8 @@ def sample_peer(seeded: Database) -> Peer:
     """``ZZ-SAMPLEPEER``: a foreign library with peer credentials (accountId, securityCode, token)."""
     with seeded.unit_of_work() as session:
         add_foreign_library(session, SAMPLE_PEER)
-        service.set_peer(session, SAMPLE_PEER, account_id="zz-konto", security_code="hemmelig-kode-æøå")
-        token = service.issue_peer_token(session, SAMPLE_PEER)
+        peers.set_peer(session, SAMPLE_PEER, account_id="zz-konto", security_code="hemmelig-kode-æøå")
+        token = peers.issue_peer_token(session, SAMPLE_PEER)
     return Peer(SAMPLE_PEER, token)
 
 
@@ -108,16 +109,16 @@ class RecordingHandler:
 def handler(monkeypatch: pytest.MonkeyPatch) -> RecordingHandler:
     """A recording handler registered for every inbound message kind (only for this test)."""
     recording = RecordingHandler()
-    monkeypatch.setattr(service, "HANDLERS", {})
-    for kind in service.INBOUND_KINDS:
-        service.register_handler(kind, recording)
+    monkeypatch.setattr(inbound, "HANDLERS", {})
+    for kind in inbound.INBOUND_KINDS:
+        inbound.register_handler(kind, recording)
     return recording
 
 
 @pytest.fixture
 def no_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     """No area has registered a handler (the state before the lending integration)."""
-    monkeypatch.setattr(service, "HANDLERS", {})
+    monkeypatch.setattr(inbound, "HANDLERS", {})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
-from fjernlaan.iso18626.service import issue_peer_token
+from fjernlaan.iso18626.peers import issue_peer_token
 from fjernlaan.settings import Settings
 from fjernlaan.web.csrf import SESSION_COOKIE
 from hostile_support import days_ahead

@@ -753,8 +753,8 @@ def peers_set(
     ] = None,
 ) -> None:
     """Create or change a peer's credentials and quirks (options not given stay as they are)."""
+    from fjernlaan.iso18626.peers import KEEP, set_peer
     from fjernlaan.iso18626.quirks import Peer
-    from fjernlaan.iso18626.service import KEEP, set_peer
 
     try:
         peer_kind = Peer(kind) if kind else None
@@ -785,7 +785,7 @@ def peers_set(
 @peers_app.command("token")
 def peers_token(isil: Annotated[str, typer.Argument(help="the peer's ISIL")]) -> None:
     """Print a new bearer token for the peer (replaces the old one; only its hash is stored)."""
-    from fjernlaan.iso18626.service import issue_peer_token
+    from fjernlaan.iso18626.peers import issue_peer_token
 
     try:
         with _database().unit_of_work() as session:
@@ -802,7 +802,7 @@ def peers_outbound_token(
 ) -> None:
     """Store the bearer token a peer issued to us, read from standard input (so it stays out of the
     shell history and the process list); we present it on every message we post to that peer."""
-    from fjernlaan.iso18626.service import set_peer
+    from fjernlaan.iso18626.peers import set_peer
 
     token: str | None = None
     if not clear:

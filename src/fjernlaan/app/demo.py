@@ -139,7 +139,7 @@ DEMO_PEERS: tuple[tuple[str, str, str, bool], ...] = (
 
 def seed_peers(session: Session, report: DemoReport) -> None:
     """ISO 18626 credentials for the foreign demo libraries (skipped when a peer is already set up)."""
-    from fjernlaan.iso18626.service import peer_view, set_peer
+    from fjernlaan.iso18626.peers import peer_view, set_peer
 
     for isil, account_id, security_code, unfilled_at_end in DEMO_PEERS:
         if not library_exists(session, isil) or peer_view(session, isil).configured:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from fjernlaan.errors import DomainError
@@ -252,3 +252,15 @@ class Library:
     def requester_category(self) -> RequesterCategory:
         """The category this library falls in when it borrows."""
         return RequesterCategory(self.type.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Iso18626Entry:
+    """A library's ISO 18626 fields in the directory: what the iso18626 area needs to reach it as a
+    peer (see :func:`fjernlaan.directory.service.iso18626_entry`)."""
+
+    isil: str
+    active: bool
+    endpoint: str | None
+    version: Iso18626Version | None
+    endpoint_changed_at: datetime | None

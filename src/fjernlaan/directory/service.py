@@ -12,11 +12,20 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from fjernlaan.db.base import utcnow
 from fjernlaan.directory.calendar import calendar_for
-from fjernlaan.directory.model import Closure, LendingPolicy, Library, WorkingCalendar, normalise_isil
+from fjernlaan.directory.model import (
+    Closure,
+    Iso18626Entry,
+    Iso18626Version,
+    LendingPolicy,
+    Library,
+    WorkingCalendar,
+    normalise_isil,
+)
 from fjernlaan.directory.schemas import ClosureIn, LibraryCreate, LibraryOut, LibraryPatch
 from fjernlaan.directory.store import ClosureRow, LibraryRow, closures_of, library_from_row, write_policy
 from fjernlaan.errors import Conflict, DomainError, NotFound
@@ -58,6 +67,32 @@ def get_library_out(session: Session, isil: str) -> LibraryOut:
 def get_library(session: Session, isil: str) -> Library:
     """The library with this ISIL, or NotFound."""
     return library_from_row(_row(session, isil))
+
+
+def iso18626_entry(session: Session | Connection, isil: str) -> Iso18626Entry | None:
+    """The ISO 18626 fields of the library with this (normalised) ISIL, None when there is none.
+
+    One light query (no policy, no closures); it runs as well on a plain connection, such as a
+    read-only one on SQLite that must not take the write lock.
+    """
+    found = session.execute(
+        select(
+            LibraryRow.active,
+            LibraryRow.iso18626_endpoint,
+            LibraryRow.iso18626_version,
+            LibraryRow.iso18626_endpoint_changed_at,
+        ).where(LibraryRow.isil == isil)
+    ).first()
+    if found is None:
+        return None
+    active, endpoint, version, changed_at = found
+    return Iso18626Entry(
+        isil=isil,
+        active=bool(active),
+        endpoint=endpoint,
+        version=Iso18626Version(version) if version else None,
+        endpoint_changed_at=changed_at,
+    )
 
 
 def library_exists(session: Session, isil: str) -> bool:

@@ -19,10 +19,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fjernlaan.accounts.model import require_role
 from fjernlaan.db.uow import Database
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import build_confirmation, sniff_message_kind
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626.model import ErrorType, Iso18626Error, Version
 from fjernlaan.iso18626.quirks import Peer
+from fjernlaan.iso18626.reader import sniff_message_kind
+from fjernlaan.iso18626.writer import build_confirmation
 from fjernlaan.settings import Settings
 from fjernlaan.web.deps import ClockDep, PrincipalDep, SessionDep, get_clock
 from fjernlaan.web.ratelimit import RateLimiter
@@ -73,7 +74,7 @@ def _last_resort(now: datetime) -> bytes:
 #: Outcomes of messages refused before their sender was authenticated: these count against the
 #: source's refused-message limit.
 REFUSED_UNAUTHENTICATED = frozenset(
-    {service.Outcome.INVALID, service.Outcome.UNKNOWN_SENDER, service.Outcome.UNAUTHENTICATED}
+    {inbound.Outcome.INVALID, inbound.Outcome.UNKNOWN_SENDER, inbound.Outcome.UNAUTHENTICATED}
 )
 
 
@@ -85,7 +86,7 @@ def _answer(
     bearer: str | None,
     content_type: str,
     now: datetime,
-) -> tuple[bytes, service.Outcome]:
+) -> tuple[bytes, inbound.Outcome]:
     limit = settings.iso18626_max_bytes
     log_bytes = settings.iso18626_unauthenticated_log_bytes
     try:
@@ -96,9 +97,9 @@ def _answer(
                     f"message is more than the limit of {limit} bytes",
                     sniff_message_kind(body),
                 )
-                refused = service.refuse(session, body, exc, now, log_bytes)
+                refused = inbound.refuse(session, body, exc, now, log_bytes)
                 return refused.confirmation, refused.outcome
-            reception = service.receive(
+            reception = inbound.receive(
                 session,
                 body,
                 bearer_token=bearer,
@@ -111,15 +112,15 @@ def _answer(
     except Exception:  # the transaction was rolled back; the peer gets ERROR and may send again
         log.exception("ISO 18626 message could not be processed")
     try:
-        confirmation = service.internal_error_confirmation(body, now)
+        confirmation = inbound.internal_error_confirmation(body, now)
     except Exception:
-        return _last_resort(now), service.Outcome.INTERNAL_ERROR
+        return _last_resort(now), inbound.Outcome.INTERNAL_ERROR
     try:
         with db.unit_of_work() as session:
-            service.log_internal_error(session, body, confirmation, now, limit)
+            inbound.log_internal_error(session, body, confirmation, now, limit)
     except Exception:
         log.exception("could not log the failed ISO 18626 message")
-    return confirmation, service.Outcome.INTERNAL_ERROR
+    return confirmation, inbound.Outcome.INTERNAL_ERROR
 
 
 def _rate_limited(request: Request, settings: Settings) -> int | None:
@@ -255,7 +256,7 @@ class PeerToken(BaseModel):
     token: str
 
 
-def peer_out(view: service.PeerView) -> PeerOut:
+def peer_out(view: peers.PeerView) -> PeerOut:
     """The API view of a peer."""
     return PeerOut(
         library_isil=view.library_isil,
@@ -280,7 +281,7 @@ def peer_out(view: service.PeerView) -> PeerOut:
 )
 def get_peer(isil: PeerIsil, session: SessionDep, principal: PrincipalDep) -> PeerOut:
     require_role(principal)
-    return peer_out(service.peer_view(session, isil))
+    return peer_out(peers.peer_view(session, isil))
 
 
 @peers_router.put(
@@ -293,15 +294,15 @@ def put_peer(
 ) -> PeerOut:
     require_role(principal)
     given = body.model_fields_set
-    view = service.set_peer(
+    view = peers.set_peer(
         session,
         isil,
-        account_id=body.account_id if "account_id" in given else service.KEEP,
-        security_code=body.security_code if "security_code" in given else service.KEEP,
+        account_id=body.account_id if "account_id" in given else peers.KEEP,
+        security_code=body.security_code if "security_code" in given else peers.KEEP,
         kind=body.kind,
         unfilled_only_at_end_of_rota=body.unfilled_only_at_end_of_rota,
         version_override=body.version_override,
-        outbound_token=body.outbound_token if "outbound_token" in given else service.KEEP,
+        outbound_token=body.outbound_token if "outbound_token" in given else peers.KEEP,
         now=clock.now(),
     )
     session.commit()
@@ -316,7 +317,7 @@ def put_peer(
 )
 def new_peer_token(isil: PeerIsil, session: SessionDep, principal: PrincipalDep) -> PeerToken:
     require_role(principal)
-    token = service.issue_peer_token(session, isil)
-    view = service.peer_view(session, isil)
+    token = peers.issue_peer_token(session, isil)
+    view = peers.peer_view(session, isil)
     session.commit()
     return PeerToken(library_isil=view.library_isil, token=token)

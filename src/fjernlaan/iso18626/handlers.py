@@ -1,9 +1,9 @@
 """The inbound ISO 18626 handlers: what each message a peer posts does to an ILL request.
 
 Listed by message kind in ``iso18626/install.py``, whose hooks the composition root registers with
-:func:`fjernlaan.iso18626.service.register_prepared_handler`. Each runs inside the savepoint the
-service opens: a refusal (``DomainError``, or the errors returned) undoes everything it did and answers
-ERROR.
+:func:`fjernlaan.iso18626.inbound.register_prepared_handler`. Each runs inside the savepoint the
+inbound path opens: a refusal (``DomainError``, or the errors returned) undoes everything it did and
+answers ERROR.
 
 * ``request`` — a peer borrows from the network: a new ILL request with the peer as requesting
   library, routed by the rota builder (a catalogue match by ISBN, ISSN or record id; otherwise a
@@ -12,6 +12,9 @@ ERROR.
   (:data:`~fjernlaan.iso18626.lifecycle.PEER_REQUESTER_ACTIONS`).
 * ``supplyingAgencyMessage`` — a peer we asked as lender answers on its attempt
   (:data:`~fjernlaan.iso18626.lifecycle.PEER_SUPPLIER_STATUSES`).
+
+The last two take one path (:func:`prepare_peer_message`, :func:`handle_peer_message`) and differ
+only in the data of their :class:`PeerMessageKind` (:data:`PEER_MESSAGES`).
 
 Each comes with a ``prepare_*`` function that reads what it needs before the write transaction (the
 link, the request, a peer request's record and rota); the handler reuses those rows only when the
@@ -25,8 +28,10 @@ request now), and nothing changes; an action the hub never acts on is ``Unsuppor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
@@ -36,8 +41,7 @@ from fjernlaan.db.uow import is_separate_reader
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.model import InvalidIsil, LibraryType, normalise_isil
 from fjernlaan.errors import DomainError
-from fjernlaan.iso18626 import lifecycle
-from fjernlaan.iso18626.codec import ParsedMessage
+from fjernlaan.iso18626 import lifecycle, peering
 from fjernlaan.iso18626.links import (
     Link,
     PeerRole,
@@ -58,8 +62,8 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
 )
 from fjernlaan.iso18626.model import ServiceType as IsoServiceType
+from fjernlaan.iso18626.reader import ParsedMessage
 from fjernlaan.lending import model as lm
-from fjernlaan.lending import peering
 from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
 from fjernlaan.settings import get_settings
@@ -245,33 +249,101 @@ def _prepare_action(
     return PreparedAction(link, loaded, links if complete_links(links) else None)
 
 
-def prepare_requesting_agency_message(
-    session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
-) -> PreparedAction | None:
-    """The link and the request a requestingAgencyMessage acts on, read before the write lock."""
+@dataclass(frozen=True, slots=True)
+class _Apply:
+    """What a peer's message does to its request: a lifecycle rule, applied with this input."""
+
+    rule: lifecycle.Rule
+    data: lm.ActionInput
+
+
+_Interpret = Callable[
+    [Session, Any, Link, str, datetime, PreparedAction | None], "tuple[ErrorData, ...] | _Apply"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerMessageKind:
+    """A message a peer sends about one of its requests (``requestingAgencyMessage`` from a peer that
+    borrows, ``supplyingAgencyMessage`` from a peer we asked as lender): the two are read, prepared
+    and applied alike and differ only in these values (see :data:`PEER_MESSAGES`)."""
+
+    kind: str
+    message_type: type[RequestingAgencyMessage] | type[SupplyingAgencyMessage]
+    #: The sender's part in the request, which its link records.
+    role: PeerRole
+    #: The errorValue for a request id we do not know from the sender (``{sender}``: its ISIL).
+    unknown_id: str
+    #: Whether the message needs the request read (it changes or reports it), so it is read early.
+    needs_request: Callable[[Any], bool]
+    #: The answer to the message (errors, or nothing more to do), or the rule it applies.
+    interpret: _Interpret
+    #: A supplier's message is about its attempt (the link's position), which must still be open.
+    names_attempt: bool
+
+
+def _message(
+    spec: PeerMessageKind, parsed: ParsedMessage
+) -> RequestingAgencyMessage | SupplyingAgencyMessage:
     message = parsed.message
-    assert isinstance(message, RequestingAgencyMessage)
-    rule = lifecycle.PEER_REQUESTER_ACTIONS.get(message.action)
-    needs_request = message.action is IsoAction.STATUS_REQUEST or (rule is not None and rule.main is not None)
+    assert isinstance(message, spec.message_type)
+    return message
+
+
+def prepare_peer_message(
+    spec: PeerMessageKind, session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
+) -> PreparedAction | None:
+    """The link and the request a peer's message is about, read before the write lock."""
+    message = _message(spec, parsed)
     rid = message.header.requesting_agency_request_id.strip()
-    return _prepare_action(session, sender_isil, PeerRole.REQUESTER, rid, needs_request)
+    return _prepare_action(session, sender_isil, spec.role, rid, spec.needs_request(message))
 
 
-def handle_requesting_agency_message(
+def handle_peer_message(
+    spec: PeerMessageKind,
     session: Session,
     parsed: ParsedMessage,
     sender_isil: str,
     now: datetime,
     prepared: PreparedAction | None = None,
 ) -> tuple[ErrorData, ...]:
-    """The peer that borrows from the network acts on its request."""
-    message = parsed.message
-    assert isinstance(message, RequestingAgencyMessage)
+    """A peer acts on (or answers about) one of its requests."""
+    message = _message(spec, parsed)
     rid = message.header.requesting_agency_request_id.strip()
-    link = prepared.link if prepared is not None else find_link(session, sender_isil, PeerRole.REQUESTER, rid)
-    read_before = prepared.loaded if prepared is not None else None
+    link = prepared.link if prepared is not None else find_link(session, sender_isil, spec.role, rid)
     if link is None:
-        return (_unknown("requestingAgencyRequestId", rid, f"no request from {sender_isil} has this id"),)
+        return (_unknown("requestingAgencyRequestId", rid, spec.unknown_id.format(sender=sender_isil)),)
+    answer = spec.interpret(session, message, link, sender_isil, now, prepared)
+    if not isinstance(answer, _Apply):
+        return answer
+    peering.apply_rule(
+        session,
+        link.request_id,
+        answer.rule,
+        peer_isil=sender_isil,
+        now=now,
+        data=answer.data,
+        attempt_position=link.position if spec.names_attempt else None,
+        read_before=prepared.loaded if prepared is not None else None,
+        links=prepared.links if prepared is not None else None,
+    )
+    return ()
+
+
+def _requester_needs_request(message: RequestingAgencyMessage) -> bool:
+    rule = lifecycle.PEER_REQUESTER_ACTIONS.get(message.action)
+    return message.action is IsoAction.STATUS_REQUEST or (rule is not None and rule.main is not None)
+
+
+def _requester_action(
+    session: Session,
+    message: RequestingAgencyMessage,
+    link: Link,
+    sender_isil: str,
+    now: datetime,
+    prepared: PreparedAction | None,
+) -> tuple[ErrorData, ...] | _Apply:
+    """The peer that borrows from the network acts on its request."""
     if message.action in lifecycle.UNSUPPORTED_PEER_ACTIONS:
         return (
             ErrorData(
@@ -283,6 +355,7 @@ def handle_requesting_agency_message(
         # Without the row lock, as before; on SQLite the answer reflects the state as of the write
         # lock (a change committed since it was read means reading again), so it is queued after
         # any message a concurrent change queued.
+        read_before = prepared.loaded if prepared is not None else None
         loaded = lending.load_for_change(session, link.request_id, read_before, lock=False)
         aggregate = loaded.aggregate()
         last = aggregate.attempts[-1] if aggregate.attempts else None
@@ -299,18 +372,7 @@ def handle_requesting_agency_message(
         )
         return ()
     rule = lifecycle.PEER_REQUESTER_ACTIONS[message.action]
-    data = lm.ActionInput(reason=message.note or f"{message.action.value} from {sender_isil}")
-    peering.apply_rule(
-        session,
-        link.request_id,
-        rule,
-        peer_isil=sender_isil,
-        now=now,
-        data=data,
-        read_before=read_before,
-        links=prepared.links if prepared is not None else None,
-    )
-    return ()
+    return _Apply(rule, lm.ActionInput(reason=message.note or f"{message.action.value} from {sender_isil}"))
 
 
 def _supplier_rule(message: SupplyingAgencyMessage) -> lifecycle.Rule:
@@ -318,35 +380,15 @@ def _supplier_rule(message: SupplyingAgencyMessage) -> lifecycle.Rule:
     return lifecycle.supplier_rule(info.reason_for_message, info.answer_yes_no, message.status_info.status)
 
 
-def prepare_supplying_agency_message(
-    session: Session, parsed: ParsedMessage, sender_isil: str, now: datetime
-) -> PreparedAction | None:
-    """The link and the request a supplyingAgencyMessage answers on, read before the write lock."""
-    message = parsed.message
-    assert isinstance(message, SupplyingAgencyMessage)
-    rid = message.header.requesting_agency_request_id.strip()
-    needs_request = _supplier_rule(message).main is not None
-    return _prepare_action(session, sender_isil, PeerRole.SUPPLIER, rid, needs_request)
-
-
-def handle_supplying_agency_message(
+def _supplier_answer(
     session: Session,
-    parsed: ParsedMessage,
+    message: SupplyingAgencyMessage,
+    link: Link,
     sender_isil: str,
     now: datetime,
-    prepared: PreparedAction | None = None,
-) -> tuple[ErrorData, ...]:
+    prepared: PreparedAction | None,
+) -> tuple[ErrorData, ...] | _Apply:
     """A peer we asked as lender answers on its attempt."""
-    message = parsed.message
-    assert isinstance(message, SupplyingAgencyMessage)
-    rid = message.header.requesting_agency_request_id.strip()
-    link = prepared.link if prepared is not None else find_link(session, sender_isil, PeerRole.SUPPLIER, rid)
-    if link is None:
-        return (
-            _unknown(
-                "requestingAgencyRequestId", rid, f"no request of ours was sent to {sender_isil} with this id"
-            ),
-        )
     if message.header.supplying_agency_request_id:
         note_supplier_request_id(session, link, message.header.supplying_agency_request_id)
     info = message.message_info
@@ -375,15 +417,27 @@ def handle_supplying_agency_message(
     data = lm.ActionInput(
         reason=reason, condition=condition, fee_dkk=fee, due_date=due.date() if due else None
     )
-    peering.apply_rule(
-        session,
-        link.request_id,
-        rule,
-        peer_isil=sender_isil,
-        now=now,
-        data=data,
-        attempt_position=link.position,
-        read_before=prepared.loaded if prepared is not None else None,
-        links=prepared.links if prepared is not None else None,
-    )
-    return ()
+    return _Apply(rule, data)
+
+
+#: The peers' messages about their requests (see :class:`PeerMessageKind`).
+PEER_MESSAGES: Final = (
+    PeerMessageKind(
+        kind="requestingAgencyMessage",
+        message_type=RequestingAgencyMessage,
+        role=PeerRole.REQUESTER,
+        unknown_id="no request from {sender} has this id",
+        needs_request=_requester_needs_request,
+        interpret=_requester_action,
+        names_attempt=False,
+    ),
+    PeerMessageKind(
+        kind="supplyingAgencyMessage",
+        message_type=SupplyingAgencyMessage,
+        role=PeerRole.SUPPLIER,
+        unknown_id="no request of ours was sent to {sender} with this id",
+        needs_request=lambda message: _supplier_rule(message).main is not None,
+        interpret=_supplier_answer,
+        names_attempt=True,
+    ),
+)

@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from fjernlaan.iso18626.model import Version
-from fjernlaan.iso18626.service import peer_settings, peer_view
+from fjernlaan.iso18626.peers import peer_settings, peer_view
 from fjernlaan.iso18626.store import RequestLinkRow
 
 

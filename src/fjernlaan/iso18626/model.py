@@ -1,7 +1,7 @@
 """ISO 18626 messages as our own typed, immutable values.
 
-Pure: no XML library, no I/O. ``codec.py`` turns these into bytes and back; the lending area reads and
-writes them. One model covers both versions of the standard the hub speaks:
+Pure: no XML library, no I/O. ``reader.py`` and ``writer.py`` turn these into bytes and back; the
+lending area reads and writes them. One model covers both versions of the standard the hub speaks:
 
 * **2017** — schema ``ISO-18626-v1_2.xsd`` (version attribute ``1.2``; peers also send ``1.0``/``1.1``).
 * **2021** — schema ``ISO-18626-2021-2.xsd`` (version attribute ``2021-2``; ``2021-1`` was "1.3").

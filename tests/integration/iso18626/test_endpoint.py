@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.errors import Conflict
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import build, parse
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626.model import (
     CONFIRMATION_OF,
     Action,
@@ -29,7 +28,9 @@ from fjernlaan.iso18626.model import (
     RequestingAgencyMessage,
     Version,
 )
+from fjernlaan.iso18626.reader import parse
 from fjernlaan.iso18626.store import InboundMessageRow
+from fjernlaan.iso18626.writer import build
 from iso18626_examples import T0, minimal_request
 from iso18626_peers import SAMPLE_PEER, Peer, RecordingHandler
 
@@ -81,7 +82,7 @@ def sender_id(data: bytes) -> str | None:
     message), read whether or not the sample is valid."""
     try:
         parsed = parse(data)
-        agency = service.sender_of(parsed.message)[1]
+        agency = inbound.sender_of(parsed.message)[1]
         return agency.value if agency else None
     except Iso18626Error as exc:
         ctx = exc.context
@@ -246,7 +247,7 @@ def test_another_peers_bearer_token_does_not_authenticate(
     client: TestClient, seeded: Database, sample_peer: Peer, handler: RecordingHandler
 ) -> None:
     with seeded.unit_of_work() as session:
-        other = service.issue_peer_token(session, "SE-L")
+        other = peers.issue_peer_token(session, "SE-L")
     response = client.post(
         "/iso18626", content=cancel_from(SAMPLE_PEER), headers={**XML, "Authorization": f"Bearer {other}"}
     )
@@ -263,7 +264,7 @@ def test_a_new_bearer_token_replaces_the_old_one_at_once(
     )
     assert error_type(first) == "OK"
     with seeded.unit_of_work() as session:
-        new = service.issue_peer_token(session, SAMPLE_PEER)
+        new = peers.issue_peer_token(session, SAMPLE_PEER)
     old = client.post(
         "/iso18626", content=cancel_from(SAMPLE_PEER, request_id="KBH-2"), headers={**XML, **sample_peer.auth}
     )
@@ -284,7 +285,7 @@ def test_a_changed_security_code_takes_effect_at_once(
     body = cancel_from(SAMPLE_PEER, request_id="KBH-1", auth=auth)
     assert error_type(client.post("/iso18626", content=body, headers=XML)) == "OK"
     with seeded.unit_of_work() as session:
-        service.set_peer(session, SAMPLE_PEER, security_code="en-helt-ny-kode")
+        peers.set_peer(session, SAMPLE_PEER, security_code="en-helt-ny-kode")
     again = cancel_from(SAMPLE_PEER, request_id="KBH-2", auth=auth)
     assert (
         error_type(client.post("/iso18626", content=again, headers=XML)) == ErrorType.UNRECOGNISED_DATA_VALUE

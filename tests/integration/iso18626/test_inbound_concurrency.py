@@ -1,7 +1,7 @@
 """A peer's messages about one request arriving at once (SQLite and PostgreSQL).
 
 The inbound path reads what a message needs before it takes the write lock (on SQLite, the
-database's one write lock; see ``service.Prepare``) and reuses those rows only when the request has
+database's one write lock; see ``inbound.Prepare``) and reuses those rows only when the request has
 not changed since. These tests change the request between the early reads and the writes, and
 deliver messages from two threads at once: each message must still meet the state it is applied to,
 a refusal must change nothing, and a retry must be applied once and confirmed identically.
@@ -23,11 +23,12 @@ from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database, reads_before_writes
 from fjernlaan.errors import NotFound
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626 import model as iso
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import ParsedMessage, build, parse
 from fjernlaan.iso18626.links import PeerRole, find_link
+from fjernlaan.iso18626.reader import ParsedMessage, parse
 from fjernlaan.iso18626.store import InboundMessageRow
+from fjernlaan.iso18626.writer import build
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
 from fjernlaan.lending.store import EventRow
@@ -42,17 +43,17 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _fresh() -> Iterator[None]:
     lending.clear_caches()
-    service.clear_peer_cache()
+    peers.clear_peer_cache()
     yield
-    service.clear_peer_cache()
+    peers.clear_peer_cache()
 
 
 @pytest.fixture
 def peer(seeded: Database) -> tuple[Database, str]:
     with seeded.unit_of_work() as session:
         add_foreign_library(session, PEER, endpoint="http://127.0.0.1:9/iso18626")
-        service.set_peer(session, PEER, account_id="race", security_code="hemmelig-kode-æøå")
-        token = service.issue_peer_token(session, PEER)
+        peers.set_peer(session, PEER, account_id="race", security_code="hemmelig-kode-æøå")
+        token = peers.issue_peer_token(session, PEER)
         upsert_record(
             session, Record(record_id="race-1", title="Æbler på Åen", isbns=(ISBN,)), [Holding(LENDER)]
         )
@@ -84,9 +85,9 @@ def _action(rid: str, action: iso.Action, minutes: int) -> bytes:
     return build(message, iso.Version.V2017)
 
 
-def _post(db: Database, token: str, body: bytes) -> service.Reception:
+def _post(db: Database, token: str, body: bytes) -> inbound.Reception:
     with db.unit_of_work() as session:
-        return service.receive(session, body, bearer_token=token, now=datetime.now(UTC))
+        return inbound.receive(session, body, bearer_token=token, now=datetime.now(UTC))
 
 
 def _placed_and_shipped(db: Database, token: str, rid: str) -> int:
@@ -119,7 +120,7 @@ def _after_prepare(
     monkeypatch: pytest.MonkeyPatch, kind: str, meanwhile: Callable[[ParsedMessage], None]
 ) -> list[Any]:
     """Run ``meanwhile`` after a ``kind`` message's early reads and before its writes (once)."""
-    registered = service.HANDLERS[kind]
+    registered = inbound.HANDLERS[kind]
     assert registered.prepare is not None
     original = registered.prepare
     prepared: list[Any] = []
@@ -131,7 +132,7 @@ def _after_prepare(
             meanwhile(parsed)
         return result
 
-    monkeypatch.setitem(service.HANDLERS, kind, service._Registered(registered.handle, prepare))
+    monkeypatch.setitem(inbound.HANDLERS, kind, inbound._Registered(registered.handle, prepare))
     return prepared
 
 
@@ -269,7 +270,7 @@ def test_reads_before_writes_gives_a_separate_session_only_outside_a_transaction
 # --------------------------------------------------------------------------------------------------
 
 
-def _at_once(*calls: Callable[[], service.Reception]) -> list[service.Reception]:
+def _at_once(*calls: Callable[[], inbound.Reception]) -> list[inbound.Reception]:
     barrier = threading.Barrier(len(calls))
     results: list[Any] = [None] * len(calls)
 
@@ -285,7 +286,7 @@ def _at_once(*calls: Callable[[], service.Reception]) -> list[service.Reception]
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert all(isinstance(r, service.Reception) for r in results), results
+    assert all(isinstance(r, inbound.Reception) for r in results), results
     return results
 
 
@@ -354,8 +355,8 @@ def test_a_prepared_handler_gets_what_its_prepare_read_outside_the_write_transac
         seen.append(("prepared", prepared))
         return ()
 
-    monkeypatch.setattr(service, "HANDLERS", {})
-    service.register_prepared_handler("requestingAgencyMessage", prepare, handle)
+    monkeypatch.setattr(inbound, "HANDLERS", {})
+    inbound.register_prepared_handler("requestingAgencyMessage", prepare, handle)
     reception = _post(db, token, _action("hook-1", iso.Action.NOTIFICATION, 1))
 
     assert reception.applied
@@ -384,8 +385,8 @@ def test_a_prepare_that_refuses_leaves_the_answer_to_the_handler(
         given.append(prepared)
         raise NotFound("no request hook-2")
 
-    monkeypatch.setattr(service, "HANDLERS", {})
-    service.register_prepared_handler("requestingAgencyMessage", prepare, handle)
+    monkeypatch.setattr(inbound, "HANDLERS", {})
+    inbound.register_prepared_handler("requestingAgencyMessage", prepare, handle)
     reception = _post(db, token, _action("hook-2", iso.Action.NOTIFICATION, 1))
 
     assert given == [None]

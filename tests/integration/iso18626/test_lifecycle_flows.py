@@ -15,9 +15,10 @@ from fjernlaan.catalogue.model import Holding, Record
 from fjernlaan.catalogue.service import upsert_record
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
+from fjernlaan.iso18626 import inbound, peers
 from fjernlaan.iso18626 import model as iso
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import build, parse
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.writer import build
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import service as lending
 from fjernlaan.lending.schemas import PlaceRequestIn
@@ -40,13 +41,13 @@ def _agency(isil: str) -> iso.AgencyId:
 
 def _peer(session: Session) -> str:
     add_foreign_library(session, PEER, endpoint="http://127.0.0.1:9/iso18626")
-    service.set_peer(session, PEER, account_id="peer", security_code="hemmelig-kode-æøå")
-    return service.issue_peer_token(session, PEER)
+    peers.set_peer(session, PEER, account_id="peer", security_code="hemmelig-kode-æøå")
+    return peers.issue_peer_token(session, PEER)
 
 
-def _post(db: Database, token: str, message: iso.Message, now: datetime) -> service.Reception:
+def _post(db: Database, token: str, message: iso.Message, now: datetime) -> inbound.Reception:
     with db.unit_of_work() as session:
-        return service.receive(session, build(message, iso.Version.V2017), bearer_token=token, now=now)
+        return inbound.receive(session, build(message, iso.Version.V2017), bearer_token=token, now=now)
 
 
 def _outbox(db: Database) -> list[iso.Message]:

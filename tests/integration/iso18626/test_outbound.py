@@ -14,8 +14,7 @@ from fjernlaan.app.worker import run_once
 from fjernlaan.db.outbox import OutboxMessage
 from fjernlaan.db.uow import Database
 from fjernlaan.directory.store import LibraryRow
-from fjernlaan.iso18626 import service
-from fjernlaan.iso18626.codec import parse, validate
+from fjernlaan.iso18626 import outbound, peers
 from fjernlaan.iso18626.model import (
     MessageInfo,
     ReasonForMessage,
@@ -26,6 +25,8 @@ from fjernlaan.iso18626.model import (
     Version,
 )
 from fjernlaan.iso18626.quirks import Peer, PeerProfile, ReShareMarker, ReShareNote, should_send_unfilled
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.schema import validate
 from fjernlaan.settings import Settings
 from iso18626_examples import T0, full_requesting_agency_message, minimal_request
 from iso18626_peers import HttpPeer
@@ -47,7 +48,7 @@ def queue(
     db: Database, isil: str, message: object, key: str, ordering_key: str = "req-1", **kw: object
 ) -> int | None:
     with db.unit_of_work() as session:
-        row = service.queue_message(
+        row = outbound.queue_message(
             session,
             to_isil=isil,
             message=message,
@@ -110,7 +111,7 @@ def test_the_worker_delivers_to_the_peer_over_http(seeded: Database, http_peer: 
 
 def set_outbound_token(db: Database, isil: str, token: str | None) -> None:
     with db.unit_of_work() as session:
-        service.set_peer(session, isil, outbound_token=token)
+        peers.set_peer(session, isil, outbound_token=token)
 
 
 def test_a_peer_that_issued_us_a_token_gets_its_own_token(seeded: Database, http_peer: HttpPeer) -> None:
@@ -211,7 +212,7 @@ def test_messages_about_one_request_leave_in_order(seeded: Database, http_peer: 
 
 def test_a_reshare_peer_gets_note_markers_and_sequence_numbers(seeded: Database) -> None:
     with seeded.unit_of_work() as session:
-        service.set_peer(session, "SE-L", kind=Peer.RESHARE)
+        peers.set_peer(session, "SE-L", kind=Peer.RESHARE)
     agree = ReShareNote(markers=(ReShareMarker.LOAN_CONDITION_AGREE_RESPONSE,))
     message = full_requesting_agency_message(Version.V2021)
     ids = [queue(seeded, "SE-L", message, f"k{i}", reshare_note=agree) for i in (1, 2)]

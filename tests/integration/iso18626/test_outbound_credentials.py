@@ -12,7 +12,7 @@ from fjernlaan.db.uow import Database
 from fjernlaan.directory import service as directory
 from fjernlaan.directory.schemas import LibraryPatch
 from fjernlaan.directory.store import LibraryRow
-from fjernlaan.iso18626 import service
+from fjernlaan.iso18626 import outbound, peers
 from fjernlaan.iso18626.model import Version
 from fjernlaan.settings import Settings
 from iso18626_examples import minimal_request
@@ -34,7 +34,7 @@ def change_endpoint(db: Database, isil: str, url: str) -> datetime:
 
 def queue(db: Database, isil: str, key: str) -> int:
     with db.unit_of_work() as session:
-        row = service.queue_message(
+        row = outbound.queue_message(
             session,
             to_isil=isil,
             message=minimal_request(Version.V2021),
@@ -63,7 +63,7 @@ def test_a_peers_token_does_not_follow_its_endpoint_until_stored_again(
     seeded: Database, http_peer: HttpPeer
 ) -> None:
     with seeded.unit_of_work() as session:
-        service.set_peer(session, "SE-L", outbound_token="lunds-token-til-os")
+        peers.set_peer(session, "SE-L", outbound_token="lunds-token-til-os")
     change_endpoint(seeded, "SE-L", http_peer.url)  # e.g. by whoever took over the library's account
     message_id = queue(seeded, "SE-L", "k1")
     run_once(seeded, HUB, due(seeded, message_id))
@@ -74,7 +74,7 @@ def test_a_peers_token_does_not_follow_its_endpoint_until_stored_again(
     )
     # A national admin who checked the new endpoint stores the peer's token again: now it goes.
     with seeded.unit_of_work() as session:
-        service.set_peer(session, "SE-L", outbound_token="lunds-token-til-os")
+        peers.set_peer(session, "SE-L", outbound_token="lunds-token-til-os")
     run_once(seeded, HUB, due(seeded, message_id))
     assert [a.authorization for a in http_peer.arrivals] == ["Bearer lunds-token-til-os"]
     assert outbox(seeded, message_id).status == "sent"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from fjernlaan.db.uow import Database
-from fjernlaan.iso18626 import service
+from fjernlaan.iso18626 import peers, store
 
 
 def test_a_national_admin_sets_credentials_that_are_shown_only_as_set(
@@ -78,7 +78,7 @@ def test_a_new_bearer_token_is_issued_once_and_stored_hashed(
     assert issued.status_code == 201
     token = issued.json()["token"]
     with seeded.unit_of_work() as session:
-        peer = service.get_peer(session, "SE-L")
+        peer = store.get_peer(session, "SE-L")
         assert peer is not None and peer.token_hash is not None and token not in peer.token_hash
 
 
@@ -90,6 +90,6 @@ def test_only_national_admins_see_peer_settings(
 
 def test_the_demo_gives_the_foreign_libraries_peer_credentials(seeded: Database) -> None:
     with seeded.unit_of_work() as session:
-        lund, oslo = service.peer_view(session, "SE-L"), service.peer_view(session, "NO-0030100")
+        lund, oslo = peers.peer_view(session, "SE-L"), peers.peer_view(session, "NO-0030100")
     assert lund.has_security_code and oslo.has_security_code
     assert oslo.profile.unfilled_only_at_end_of_rota and not lund.profile.unfilled_only_at_end_of_rota

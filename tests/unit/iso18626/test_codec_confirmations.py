@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fjernlaan.iso18626.codec import Iso18626Error, build, build_confirmation, parse, validate
 from fjernlaan.iso18626.model import (
     Action,
     ErrorData,
     ErrorType,
+    Iso18626Error,
     MessageStatus,
     ReasonForMessage,
     RequestConfirmation,
@@ -20,6 +20,9 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessageConfirmation,
     Version,
 )
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.schema import validate
+from fjernlaan.iso18626.writer import build, build_confirmation
 from iso18626_examples import (
     BORROWER,
     LENDER,

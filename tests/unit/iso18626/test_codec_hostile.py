@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from fjernlaan.iso18626.codec import Iso18626Error, build, parse, sniff_message_kind
-from fjernlaan.iso18626.model import ErrorType, Version
+from fjernlaan.iso18626.model import ErrorType, Iso18626Error, Version
+from fjernlaan.iso18626.reader import parse, sniff_message_kind
+from fjernlaan.iso18626.writer import build
 from iso18626_examples import full_requesting_agency_message
 
 RAM = build(full_requesting_agency_message(Version.V2017), Version.V2017)

@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from fjernlaan.iso18626.codec import Iso18626Error, build, parse
 from fjernlaan.iso18626.model import (
     Action,
     ErrorType,
+    Iso18626Error,
     RequestingAgencyMessage,
     ServiceType,
     Status,
     SupplyingAgencyMessage,
     Version,
 )
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.writer import build
 from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message, minimal_request
 
 SAM = build(full_supplying_agency_message(Version.V2017), Version.V2017)

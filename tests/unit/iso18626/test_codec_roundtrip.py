@@ -8,8 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fjernlaan.iso18626.codec import build, build_validated, parse, validate
 from fjernlaan.iso18626.model import Message, Version
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.schema import validate
+from fjernlaan.iso18626.writer import build, build_validated
 from iso18626_examples import all_examples, full_request, messages
 
 EXAMPLES = [(version, name) for version in Version for name in all_examples(version)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from fjernlaan.iso18626.codec import Iso18626Error, build, parse, validate
 from fjernlaan.iso18626.model import (
     Action,
     ErrorType,
+    Iso18626Error,
     ReasonForMessage,
     Request,
     RequestingAgencyMessage,
@@ -17,6 +17,9 @@ from fjernlaan.iso18626.model import (
     SupplyingAgencyMessage,
     Version,
 )
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.schema import validate
+from fjernlaan.iso18626.writer import build
 
 # file -> ("ok", message kind, detected version) or ("error", ErrorType, message kind)
 EXPECTED: dict[str, tuple[str, object, object]] = {

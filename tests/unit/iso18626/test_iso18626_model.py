@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from fjernlaan.iso18626 import codec
-from fjernlaan.iso18626.codec import XsdUnavailableError, build, find_xsd_dir, validate
+from fjernlaan.iso18626 import schema
 from fjernlaan.iso18626.model import (
     Action,
     ErrorType,
@@ -29,6 +28,8 @@ from fjernlaan.iso18626.model import (
     statuses_for,
     unrepresentable,
 )
+from fjernlaan.iso18626.schema import XsdUnavailableError, find_xsd_dir, validate
+from fjernlaan.iso18626.writer import build
 from iso18626_examples import full_request, full_requesting_agency_message, full_supplying_agency_message
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -128,12 +129,12 @@ def test_bibliographic_info_finds_isbn_and_issn() -> None:
 def test_the_xsd_folder_is_found_by_walking_up_from_the_package(
     monkeypatch: pytest.MonkeyPatch, xsd_dir: Path
 ) -> None:
-    monkeypatch.delenv(codec.XSD_DIR_ENV, raising=False)
+    monkeypatch.delenv(schema.XSD_DIR_ENV, raising=False)
     assert find_xsd_dir().resolve() == xsd_dir.resolve()
 
 
 def test_the_xsd_folder_can_be_set_by_environment(monkeypatch: pytest.MonkeyPatch, xsd_dir: Path) -> None:
-    monkeypatch.setenv(codec.XSD_DIR_ENV, str(xsd_dir))
+    monkeypatch.setenv(schema.XSD_DIR_ENV, str(xsd_dir))
     data = build(full_request(Version.V2017), Version.V2017)
     assert validate(data, Version.V2017) == []
 
@@ -141,9 +142,9 @@ def test_the_xsd_folder_can_be_set_by_environment(monkeypatch: pytest.MonkeyPatc
 def test_without_an_xsd_validation_is_unavailable_but_building_works(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv(codec.XSD_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(schema.XSD_DIR_ENV, str(tmp_path))
     data = build(full_request(Version.V2017), Version.V2017)
-    with pytest.raises(XsdUnavailableError, match=codec.XSD_DIR_ENV):
+    with pytest.raises(XsdUnavailableError, match=schema.XSD_DIR_ENV):
         validate(data, Version.V2017)
 
 

@@ -7,7 +7,6 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fjernlaan.iso18626.codec import build, parse
 from fjernlaan.iso18626.model import Version
 from fjernlaan.iso18626.quirks import (
     ReShareMarker,
@@ -19,6 +18,8 @@ from fjernlaan.iso18626.quirks import (
     split_reshare_note,
     with_reshare_note,
 )
+from fjernlaan.iso18626.reader import parse
+from fjernlaan.iso18626.writer import build
 from iso18626_examples import full_requesting_agency_message, full_supplying_agency_message
 
 

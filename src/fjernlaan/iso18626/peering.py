@@ -1,4 +1,4 @@
-"""Lending's side of ISO 18626 peers: requests a peer places, and messages our actions send to peers.
+"""The ISO 18626 glue to lending: requests a peer places, and messages our actions send to peers.
 
 * :func:`place_for_peer` / :func:`route` — a peer (a foreign or external library) borrows from the
   network: its request becomes an ILL request with the peer as requesting library and no patron, and
@@ -17,11 +17,10 @@ Privacy: nothing of the patron (name, card, e-mail) is ever written into a messa
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from datetime import UTC, date, datetime, time
+from typing import Any
 
-from sqlalchemy import Table, insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from fjernlaan.catalogue import service as catalogue
 from fjernlaan.directory import service as directory
@@ -38,18 +37,13 @@ from fjernlaan.iso18626.links import (
     peer_version,
     remember_links,
 )
-from fjernlaan.iso18626.service import queue_message
+from fjernlaan.iso18626.outbound import queue_message
 from fjernlaan.lending import model as lm
 from fjernlaan.lending import rota as lr
 from fjernlaan.lending import service as lending
-from fjernlaan.lending.store import EventRow, RequestRow
 
 R = lm.RequesterState
 S = lm.SupplierState
-
-
-_REQUESTS = cast(Table, RequestRow.__table__)
-_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 
 
 def _ordering_key(request_id: int) -> str:
@@ -89,69 +83,20 @@ def place_for_peer(
     note: str | None = None,
 ) -> lending.Loaded:
     """Create and validate an ILL request a peer placed (no patron); :func:`route` sends it on."""
-    requester = _library(session, requester_isil)
-    principles = lending.principles_named(principles_name)
-    today = now.date()
-    if need_before is None or need_before <= today:
-        need_before = today + timedelta(days=principles.defaults.need_before_days)
-    values: dict[str, Any] = {
-        "version": 1,
-        "state": R.SUBMITTED.value,
-        "service_type": service_type.value,
-        "delivered_as": None,
-        "requester_isil": requester.isil,
-        "pickup_isil": requester.isil,
-        "patron_id": None,
-        "patron_category": "adult",
-        "placed_by": lm.Role.PEER.value,
-        "record_pk": record_pk,
-        "title": title,
-        "citation": citation,
-        "needs_sourcing": record_pk is None,
-        "principles_version": principles.version,
-        "position": None,
-        "current_lender_isil": None,
-        "renewals_used": 0,
-        "need_before": need_before,
-        "pickup_window_days": requester.policy.pickup_window_days,
-        "answer_due": None,
-        "due_date": None,
-        "pickup_due": None,
-        "next_reminder_on": None,
-        "reminders_sent": 0,
-        "next_deadline": None,
-        "attention": None,
-        "replacement_charge_dkk": None,
-        "created_at": now,
-        "updated_at": now,
-        "ended_at": None,
-        "personal_data_erased_at": None,
-    }
-    # One Core INSERT for the id (the ORM's insert costs more CPU, and on SQLite it runs under the
-    # write lock); every column is set, so the row joins the session as if loaded and the steps
-    # that follow end in one versioned UPDATE.
-    request_id = session.connection().execute(_INSERT_REQUEST, values).scalar_one()
-    row = RequestRow(id=request_id, **values)
-    make_transient_to_detached(row)
-    session.add(row)
-    remember_links(session, row.id, [])  # a new request: no peer takes part in it yet
-    placed = EventRow(
-        request_id=row.id,
-        at=now,
-        side=lm.Side.REQUESTER.value,
-        action="place",
-        from_state=None,
-        to_state=R.SUBMITTED.value,
-        by_role=lm.Role.PEER.value,
-        by_isil=requester.isil,
-        reason=f"ISO 18626 request from {requester.isil} under the {principles.version} principles"
-        + (f": {note}" if note else ""),
+    return lending.place_for_peer(
+        session,
+        requester=_library(session, requester_isil),
+        service_type=service_type,
+        record_pk=record_pk,
+        title=title,
+        citation=citation,
+        need_before=need_before,
+        principles_name=principles_name,
+        now=now,
+        note=note,
+        # A new request: no peer takes part in it yet (known before the validation's listeners ask).
+        placed=lambda request_id: remember_links(session, request_id, []),
     )
-    session.add(placed)
-    loaded = lending.Loaded(row, [], [], [placed])
-    # Written by route's flush (or the caller's commit) with the steps that follow.
-    lending.apply(session, loaded, lm.Action.VALIDATE, lending.SYSTEM, now, flush=False)
-    return loaded
 
 
 def rota_for_peer(
@@ -270,8 +215,9 @@ def apply_rule(
 
 
 def _bibliographic(
-    session: Session, row: RequestRow
+    session: Session, loaded: lending.Loaded
 ) -> tuple[iso.BibliographicInfo, iso.PublicationInfo | None]:
+    row = loaded.row
     if row.record_pk is not None:
         record = catalogue.get_record(session, row.record_pk)
         item_ids = tuple(iso.BibliographicItemId("ISBN", i) for i in record.isbns) + tuple(
@@ -339,7 +285,7 @@ def _send_request(session: Session, loaded: lending.Loaded, move: lm.MoveToNextL
         now=now,
         position=move.position,
     )
-    info, publication = _bibliographic(session, row)
+    info, publication = _bibliographic(session, loaded)
     message = iso.Request(
         header=iso.Header(
             requesting_agency_id=_agency(ours),
