@@ -8,6 +8,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -396,7 +397,10 @@ def test_a_login_flood_does_not_starve_other_requests(
             login_codes = [r.status_code for r in await asyncio.gather(*logins)]
             return [r.status_code for r in answered], login_codes, busy
 
-    other_codes, login_codes, busy_while_answering = asyncio.run(flood())
+    # A loop of its own in a thread of its own: a session's Playwright (sync API) may already run a
+    # loop in this worker's main thread, and asyncio.run refuses to start inside it.
+    with ThreadPoolExecutor(max_workers=1) as own_thread:
+        other_codes, login_codes, busy_while_answering = own_thread.submit(asyncio.run, flood()).result()
     assert other_codes == [200] * 20
     assert busy_while_answering == 2  # the flood was still blocked while the others were answered
     assert hasher.most == 2  # never more password checks at once than their threads
