@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from fastapi.responses import Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from fjernlaan.clock import COPENHAGEN
 from fjernlaan.web import csrf, i18n
 from fjernlaan.web.i18n import N_ as N_
 from fjernlaan.web.security import is_https
@@ -105,6 +107,17 @@ _environment = Environment(
 # Newstyle gettext: `_("Hello %(name)s", name=x)` escapes `x` and formats; the language is the page's.
 _environment.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
 TEMPLATES = Jinja2Blocks(env=_environment)
+
+
+def local_time(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored moment (UTC) as the wall-clock time in Copenhagen, where the desk reads it; a naive
+    moment is taken as UTC (the database's convention). Templates: ``{{ event.at | local_time }}``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(COPENHAGEN).strftime(pattern)
+
+
+_environment.filters["local_time"] = local_time
 
 
 def add_template_dir(prefix: str, folder: Path) -> None:
